@@ -1,0 +1,430 @@
+//! [`QueryCache`]: cached query results with per-entry TTL, on moka.
+//!
+//! - Each entry lives for the TTL it was stored with; a later call asking for a shorter TTL
+//!   treats an older entry as stale and reloads it.
+//! - Concurrent identical misses execute once (moka's coalescing); the waiters share the result.
+//! - Errors are never cached: the next call runs again.
+//! - Keys carry the connection's identity (type, name and config fingerprint, never just the
+//!   name), a generation number, the operation, the text (SQL or path), the parameters and
+//!   every option that changes the result.
+//! - A write through a connection bumps its generation, so reads that were running during the
+//!   write can never be served afterwards, and drops its entries.
+//! - Hits hand out the stored [`Table`] itself (shared Arrow buffers), not a copy.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use moka::Expiry;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::params::Params;
+use crate::table::Table;
+use crate::ttl::Ttl;
+
+/// Bounds of a [`QueryCache`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CacheLimit {
+    /// At most this many entries.
+    Entries(u64),
+    /// At most this many bytes of Arrow buffers.
+    Bytes(u64),
+}
+
+impl Default for CacheLimit {
+    /// 512 MiB of results.
+    fn default() -> Self {
+        CacheLimit::Bytes(512 * 1024 * 1024)
+    }
+}
+
+/// The identity of one cached result.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CacheKey {
+    scope: Arc<str>,
+    generation: u64,
+    operation: &'static str,
+    text: Arc<str>,
+    args: Vec<u8>,
+}
+
+impl CacheKey {
+    /// A stable hex digest of the whole key, for caches outside this process.
+    pub fn digest(&self) -> String {
+        let mut hasher = Sha256::new();
+        for part in [self.scope.as_bytes(), self.operation.as_bytes(), self.text.as_bytes()] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+        hasher.update(self.generation.to_le_bytes());
+        hasher.update(&self.args);
+        hex(&hasher.finalize())
+    }
+}
+
+/// Lower-case hex of some bytes.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Clone)]
+struct Entry {
+    table: Table,
+    stored: Instant,
+    ttl: Option<Duration>,
+}
+
+struct EntryExpiry;
+
+impl Expiry<CacheKey, Entry> for EntryExpiry {
+    fn expire_after_create(&self, _key: &CacheKey, value: &Entry, _now: Instant) -> Option<Duration> {
+        value.ttl
+    }
+}
+
+/// Counters of a [`QueryCache`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CacheStats {
+    /// Calls answered from the cache (including waiters of a coalesced miss).
+    pub hits: u64,
+    /// Calls that executed against the data source.
+    pub misses: u64,
+    /// Entries held now (approximate: moka applies writes lazily).
+    pub entries: u64,
+    /// Bytes of Arrow buffers held now (approximate).
+    pub bytes: u64,
+}
+
+struct Inner {
+    entries: moka::future::Cache<CacheKey, Entry>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    generations: Mutex<HashMap<Arc<str>, Arc<AtomicU64>>>,
+}
+
+/// A cache of query results shared by connections. Cheap to clone.
+#[derive(Clone)]
+pub struct QueryCache {
+    inner: Arc<Inner>,
+}
+
+impl Default for QueryCache {
+    fn default() -> Self {
+        QueryCache::new(CacheLimit::default())
+    }
+}
+
+impl std::fmt::Debug for QueryCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryCache").field("stats", &self.stats()).finish()
+    }
+}
+
+impl QueryCache {
+    /// A cache bounded by `limit`.
+    pub fn new(limit: CacheLimit) -> QueryCache {
+        let builder = moka::future::Cache::builder()
+            .expire_after(EntryExpiry)
+            .support_invalidation_closures();
+        let entries = match limit {
+            CacheLimit::Entries(n) => builder.max_capacity(n).build(),
+            CacheLimit::Bytes(n) => builder
+                .max_capacity(n)
+                .weigher(|_k, v: &Entry| u32::try_from(v.table.byte_size()).unwrap_or(u32::MAX))
+                .build(),
+        };
+        QueryCache {
+            inner: Arc::new(Inner {
+                entries,
+                hits: AtomicU64::new(0),
+                misses: AtomicU64::new(0),
+                generations: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The cache handle of one connection identity (for example `sql:pets_db:3fa2...`).
+    ///
+    /// Handles with the same scope share entries and generation, so a write through one
+    /// connection object is seen by every other object of the same identity.
+    pub fn scope(&self, scope: &str) -> CacheScope {
+        let mut generations = self
+            .inner
+            .generations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (scope, generation) = match generations.get_key_value(scope) {
+            Some((k, g)) => (k.clone(), g.clone()),
+            None => {
+                let key: Arc<str> = Arc::from(scope);
+                let generation = Arc::new(AtomicU64::new(0));
+                generations.insert(key.clone(), generation.clone());
+                (key, generation)
+            }
+        };
+        CacheScope {
+            cache: self.clone(),
+            scope,
+            generation,
+        }
+    }
+
+    /// Hit and miss counters, entries and bytes held.
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.inner.hits.load(Ordering::Relaxed),
+            misses: self.inner.misses.load(Ordering::Relaxed),
+            entries: self.inner.entries.entry_count(),
+            bytes: self.inner.entries.weighted_size(),
+        }
+    }
+
+    /// Drop every entry of every connection.
+    pub fn clear_all(&self) {
+        self.inner.entries.invalidate_all();
+    }
+
+    /// Apply pending evictions now (moka applies them lazily); useful before reading stats.
+    pub async fn sync(&self) {
+        self.inner.entries.run_pending_tasks().await;
+    }
+}
+
+/// One connection's view of a [`QueryCache`]: builds its keys and invalidates its entries.
+#[derive(Clone)]
+pub struct CacheScope {
+    cache: QueryCache,
+    scope: Arc<str>,
+    generation: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for CacheScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheScope")
+            .field("scope", &self.scope)
+            .field("generation", &self.generation.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl CacheScope {
+    /// The identity string of this scope.
+    pub fn id(&self) -> &str {
+        &self.scope
+    }
+
+    /// The key of one operation: its name (`"query"`, `"read"`...), its text (SQL or path),
+    /// its parameters, and the bytes of every other option that changes the result.
+    pub fn key(&self, operation: &'static str, text: &str, params: &Params, options: &[u8]) -> CacheKey {
+        let mut args = Vec::with_capacity(options.len() + 16 * params.len());
+        params.write_key(&mut args);
+        args.push(0xff);
+        args.extend_from_slice(options);
+        CacheKey {
+            scope: self.scope.clone(),
+            generation: self.generation.load(Ordering::Acquire),
+            operation,
+            text: Arc::from(text),
+            args,
+        }
+    }
+
+    /// Return the cached table for `key` if it is fresh for `ttl`, else run `load` once for all
+    /// concurrent callers and store its result. Errors are returned, never stored.
+    ///
+    /// # Errors
+    /// Whatever `load` returned.
+    pub async fn get_or_load<F, Fut>(&self, key: CacheKey, ttl: Ttl, load: F) -> Result<Table>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Table>>,
+    {
+        let inner = &self.cache.inner;
+        if !ttl.caches() {
+            inner.misses.fetch_add(1, Ordering::Relaxed);
+            tracing::Span::current().record("cache", "off");
+            return load().await;
+        }
+        if let Some(entry) = inner.entries.get(&key).await {
+            let fresh = ttl.duration().is_none_or(|max| entry.stored.elapsed() <= max);
+            if fresh {
+                inner.hits.fetch_add(1, Ordering::Relaxed);
+                tracing::Span::current().record("cache", "hit");
+                return Ok(entry.table);
+            }
+            inner.entries.invalidate(&key).await;
+        }
+        let ttl_duration = ttl.duration();
+        let entry = inner
+            .entries
+            .entry(key)
+            .or_try_insert_with(async {
+                inner.misses.fetch_add(1, Ordering::Relaxed);
+                let table = load().await?;
+                Ok::<_, Error>(Entry {
+                    table,
+                    stored: Instant::now(),
+                    ttl: ttl_duration,
+                })
+            })
+            .await
+            .map_err(|shared: Arc<Error>| (*shared).clone())?;
+        if entry.is_fresh() {
+            tracing::Span::current().record("cache", "miss");
+        } else {
+            inner.hits.fetch_add(1, Ordering::Relaxed);
+            tracing::Span::current().record("cache", "hit");
+        }
+        Ok(entry.into_value().table)
+    }
+
+    /// Drop every cached read of this scope; reads still running will not be served later.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        let scope = self.scope.clone();
+        // Only fails when invalidation closures are not enabled, and `QueryCache::new` enables
+        // them; the generation bump above already makes the old entries unreachable.
+        let _ = self
+            .cache
+            .inner
+            .entries
+            .invalidate_entries_if(move |k, _| k.scope == scope);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::params;
+    use arrow::array::{Int64Array, RecordBatch};
+    use std::sync::atomic::AtomicUsize;
+
+    fn table(n: i64) -> Table {
+        let batch = RecordBatch::try_from_iter([(
+            "n",
+            Arc::new(Int64Array::from(vec![n])) as arrow::array::ArrayRef,
+        )])
+        .unwrap();
+        Table::from_batch(batch)
+    }
+
+    #[tokio::test]
+    async fn hit_returns_the_same_buffers_and_counts() {
+        let cache = QueryCache::default();
+        let scope = cache.scope("sql:a:1");
+        let key = scope.key("query", "select 1", &params! {}, &[]);
+        let first = scope.get_or_load(key.clone(), Ttl::Forever, || async { Ok(table(1)) }).await.unwrap();
+        let second = scope
+            .get_or_load(key, Ttl::Forever, || async { panic!("must not run on a hit") })
+            .await
+            .unwrap();
+        assert!(Arc::ptr_eq(first.batches()[0].column(0), second.batches()[0].column(0)));
+        let stats = cache.stats();
+        assert_eq!((stats.hits, stats.misses), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn concurrent_identical_misses_execute_once() {
+        let cache = QueryCache::default();
+        let scope = cache.scope("sql:a:1");
+        let runs = Arc::new(AtomicUsize::new(0));
+        let calls = (0..16).map(|_| {
+            let scope = scope.clone();
+            let runs = runs.clone();
+            tokio::spawn(async move {
+                let key = scope.key("query", "select slow", &params! {}, &[]);
+                scope
+                    .get_or_load(key, Ttl::Forever, || async move {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Ok(table(7))
+                    })
+                    .await
+            })
+        });
+        for call in futures::future::join_all(calls).await {
+            assert_eq!(call.unwrap().unwrap().num_rows(), 1);
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn errors_are_not_cached() {
+        let cache = QueryCache::default();
+        let scope = cache.scope("sql:a:1");
+        let key = scope.key("query", "select", &params! {}, &[]);
+        let err = scope
+            .get_or_load(key.clone(), Ttl::Forever, || async { Err(Error::query("boom")) })
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Query);
+        let ok = scope.get_or_load(key, Ttl::Forever, || async { Ok(table(2)) }).await.unwrap();
+        assert_eq!(ok.num_rows(), 1);
+    }
+
+    #[tokio::test]
+    async fn expired_entry_is_reloaded_once() {
+        let cache = QueryCache::default();
+        let scope = cache.scope("sql:a:1");
+        let runs = AtomicUsize::new(0);
+        let load = || async {
+            runs.fetch_add(1, Ordering::SeqCst);
+            Ok(table(3))
+        };
+        let ttl = Ttl::For(Duration::from_millis(40));
+        let key = || scope.key("query", "q", &params! {}, &[]);
+        scope.get_or_load(key(), ttl, load).await.unwrap();
+        scope.get_or_load(key(), ttl, load).await.unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        scope.get_or_load(key(), ttl, load).await.unwrap();
+        scope.get_or_load(key(), ttl, load).await.unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn shorter_ttl_than_entry_age_reloads_and_zero_never_caches() {
+        let cache = QueryCache::default();
+        let scope = cache.scope("s");
+        let runs = AtomicUsize::new(0);
+        let load = || async {
+            runs.fetch_add(1, Ordering::SeqCst);
+            Ok(table(4))
+        };
+        let key = || scope.key("query", "q", &params! {}, &[]);
+        scope.get_or_load(key(), Ttl::Forever, load).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        scope.get_or_load(key(), Ttl::For(Duration::from_millis(10)), load).await.unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        scope.get_or_load(key(), Ttl::NoCache, load).await.unwrap();
+        scope.get_or_load(key(), Ttl::NoCache, load).await.unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test]
+    async fn keys_differ_by_scope_params_and_options_and_invalidate_per_scope() {
+        let cache = QueryCache::default();
+        let a = cache.scope("sql:a:1");
+        let b = cache.scope("sql:a:2");
+        let p1 = params! { x: 1 };
+        let p2 = params! { x: 2 };
+        assert_ne!(a.key("query", "q", &p1, &[]), b.key("query", "q", &p1, &[]));
+        assert_ne!(a.key("query", "q", &p1, &[]), a.key("query", "q", &p2, &[]));
+        assert_ne!(a.key("query", "q", &p1, &[1]), a.key("query", "q", &p1, &[2]));
+        assert_ne!(a.key("query", "q", &p1, &[]).digest(), b.key("query", "q", &p1, &[]).digest());
+
+        let before = a.key("query", "q", &p1, &[]);
+        a.invalidate();
+        assert_ne!(before, a.key("query", "q", &p1, &[]), "a write starts a new generation");
+        assert_eq!(
+            b.key("query", "q", &p1, &[]),
+            cache.scope("sql:a:2").key("query", "q", &p1, &[]),
+            "other scopes are untouched"
+        );
+    }
+}

@@ -1,0 +1,329 @@
+//! [`ConnectionConfig`]: one connection's options, with where each came from.
+//!
+//! The options are the `[connections.<name>]` section laid over key by key with overrides given
+//! in code. A connector turns them into its own typed config with [`ConnectionConfig::parse`],
+//! which reports every problem at once: each unknown key (with the closest known key and the
+//! file and line it came from), a value of the wrong type, and the connector's own checks.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use toml::{Table, Value};
+
+use crate::cache::hex;
+use crate::error::{Error, Result};
+use crate::secrets::Origin;
+
+/// A connector's typed configuration.
+///
+/// Implement it on a `#[derive(Deserialize)]` struct; list every accepted key (aliases
+/// included) in `KEYS`, and put cross-key checks (such as "either `url` or `host`") in
+/// `validate`.
+pub trait ConnectorConfig: DeserializeOwned {
+    /// Every key the connector accepts at the top of its section.
+    const KEYS: &'static [&'static str];
+
+    /// Problems serde cannot see, one sentence each; empty when the config is good.
+    fn validate(&self, _config: &ConnectionConfig) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// The options of one named connection, merged from secrets and code.
+#[derive(Clone)]
+pub struct ConnectionConfig {
+    name: String,
+    connection_type: String,
+    options: Table,
+    origins: BTreeMap<String, Origin>,
+    sources: String,
+    fingerprint: String,
+}
+
+impl ConnectionConfig {
+    /// A config given entirely in code.
+    pub fn new(name: impl Into<String>, connection_type: impl Into<String>, options: Table) -> Self {
+        ConnectionConfig::assemble(name.into(), connection_type.into(), options, BTreeMap::new(), "code".into())
+    }
+
+    pub(crate) fn assemble(
+        name: String,
+        connection_type: String,
+        options: Table,
+        origins: BTreeMap<String, Origin>,
+        sources: String,
+    ) -> Self {
+        let fingerprint = fingerprint(&connection_type, &options);
+        ConnectionConfig {
+            name,
+            connection_type,
+            options,
+            origins,
+            sources,
+            fingerprint,
+        }
+    }
+
+    /// The connection's name (its `[connections.<name>]` section).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The resolved connection type.
+    pub fn connection_type(&self) -> &str {
+        &self.connection_type
+    }
+
+    /// The merged options. Treat values as secret.
+    pub fn options(&self) -> &Table {
+        &self.options
+    }
+
+    /// One option.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.options.get(key)
+    }
+
+    /// Where a key came from: `file:line`, or `code` for overrides.
+    pub fn origin(&self, key: &str) -> String {
+        self.origins
+            .get(key)
+            .map_or_else(|| "given in code".to_owned(), |o| o.to_string())
+    }
+
+    /// The sources that were searched for this section, for messages.
+    pub fn sources(&self) -> &str {
+        &self.sources
+    }
+
+    /// A stable digest of the type and every option (secrets included, never shown).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// The identity used for cache keys: type, name and fingerprint.
+    pub fn identity(&self) -> String {
+        format!("{}:{}:{}", self.connection_type, self.name, &self.fingerprint[..16])
+    }
+
+    /// Values that must never appear in output: every string under a key that names a secret
+    /// (`password`, `secret`, `token`, `key`, `credential`...), and passwords inside URLs.
+    pub fn sensitive_values(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        collect_sensitive(&self.options, false, &mut out);
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Parse the options into the connector's typed config, reporting every problem at once.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Config`] listing each unknown key (with a suggestion and its
+    /// origin), the type error serde found, and the connector's own validation problems.
+    pub fn parse<T: ConnectorConfig>(&self) -> Result<T> {
+        let mut problems = Vec::new();
+        for key in self.options.keys() {
+            if !T::KEYS.contains(&key.as_str()) {
+                let suggestion = closest(key, T::KEYS)
+                    .map(|k| format!("; did you mean `{k}`?"))
+                    .unwrap_or_default();
+                problems.push(format!(
+                    "unknown key `{key}` ({}){suggestion}",
+                    self.origin(key)
+                ));
+            }
+        }
+        let known: Table = self
+            .options
+            .iter()
+            .filter(|(k, _)| T::KEYS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let parsed = match Value::Table(known).try_into::<T>() {
+            Ok(parsed) => {
+                problems.extend(parsed.validate(self));
+                Some(parsed)
+            }
+            Err(e) => {
+                problems.push(self.describe_serde_error(&e));
+                None
+            }
+        };
+        match parsed {
+            Some(parsed) if problems.is_empty() => Ok(parsed),
+            _ => {
+                let mut accepted: Vec<&str> = T::KEYS.to_vec();
+                accepted.sort_unstable();
+                Err(Error::config(format!(
+                    "invalid configuration for [connections.{}] ({} problem{}):\n  - {}\n\
+                     accepted keys: {}; sources: {}",
+                    self.name,
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" },
+                    problems.join("\n  - "),
+                    accepted.join(", "),
+                    self.sources
+                ))
+                .with_connection(&self.name, &self.connection_type)
+                .scrub(&self.sensitive_values()))
+            }
+        }
+    }
+
+    fn describe_serde_error(&self, e: &toml::de::Error) -> String {
+        let message = e.message().trim().to_owned();
+        // serde names the field for missing ones; add the origin when the message names a key.
+        let key = self
+            .options
+            .keys()
+            .find(|k| message.contains(&format!("`{k}`")));
+        match key {
+            Some(k) => format!("{message} ({})", self.origin(k)),
+            None => message,
+        }
+    }
+}
+
+impl fmt::Debug for ConnectionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectionConfig")
+            .field("name", &self.name)
+            .field("type", &self.connection_type)
+            .field("keys", &self.options.keys().collect::<Vec<_>>())
+            .field("fingerprint", &&self.fingerprint[..16])
+            .finish()
+    }
+}
+
+fn fingerprint(connection_type: &str, options: &Table) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(connection_type.as_bytes());
+    hasher.update([0]);
+    // `toml::Table` is ordered by key, so equal options serialise equally.
+    hasher.update(Value::Table(options.clone()).to_string().as_bytes());
+    hex(&hasher.finalize())
+}
+
+const SECRET_WORDS: &[&str] = &["password", "passwd", "pwd", "secret", "token", "key", "credential", "auth", "sas"];
+
+fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    SECRET_WORDS.iter().any(|w| key.contains(w))
+}
+
+fn collect_sensitive(table: &Table, inherited: bool, out: &mut Vec<String>) {
+    for (key, value) in table {
+        let secret = inherited || is_secret_key(key);
+        match value {
+            Value::String(s) => {
+                if secret {
+                    out.push(s.clone());
+                }
+                if let Some(password) = url_password(s) {
+                    out.push(password.to_owned());
+                }
+            }
+            Value::Table(inner) => collect_sensitive(inner, secret, out),
+            Value::Array(items) => {
+                for item in items {
+                    if let (true, Value::String(s)) = (secret, item) {
+                        out.push(s.clone());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The password part of `scheme://user:password@host...`, if any.
+pub fn url_password(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let userinfo = authority.rsplit_once('@')?.0;
+    let password = userinfo.split_once(':')?.1;
+    (!password.is_empty()).then_some(password)
+}
+
+/// The known key closest to `key`, if one is close enough to be a likely typo.
+pub fn closest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(key, k), *k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    struct Demo {
+        url: Option<String>,
+        #[serde(default)]
+        port: Option<u16>,
+    }
+
+    impl ConnectorConfig for Demo {
+        const KEYS: &'static [&'static str] = &["url", "port", "password"];
+        fn validate(&self, _: &ConnectionConfig) -> Vec<String> {
+            if self.url.is_none() {
+                vec!["expected `url`, found none".into()]
+            } else {
+                vec![]
+            }
+        }
+    }
+
+    fn config(text: &str) -> ConnectionConfig {
+        ConnectionConfig::new("db", "demo", toml::from_str(text).unwrap())
+    }
+
+    #[test]
+    fn reports_every_problem_at_once_with_suggestions() {
+        let err = config("prot = 1\nuser_name = \"x\"\npasword = \"hunter2\"\n").parse::<Demo>().unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("3 problems") || msg.contains("4 problems"), "{msg}");
+        assert!(msg.contains("unknown key `prot` (given in code); did you mean `port`?"), "{msg}");
+        assert!(msg.contains("did you mean `password`?"), "{msg}");
+        assert!(msg.contains("expected `url`, found none"), "{msg}");
+        assert!(!msg.contains("hunter2"), "{msg}");
+    }
+
+    #[test]
+    fn good_config_parses() {
+        let demo = config("url = \"x\"\nport = 5432\n").parse::<Demo>().unwrap();
+        assert_eq!((demo.url.as_deref(), demo.port), (Some("x"), Some(5432)));
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let err = config("url = \"x\"\nport = \"five\"\n").parse::<Demo>().unwrap_err();
+        assert!(err.message().contains("port"), "{err}");
+    }
+
+    #[test]
+    fn fingerprint_changes_with_any_option() {
+        let a = config("url = \"x\"");
+        let b = config("url = \"y\"");
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert_eq!(a.fingerprint(), config("url = \"x\"").fingerprint());
+    }
+
+    #[test]
+    fn sensitive_values_cover_keys_and_url_passwords() {
+        let c = config(
+            "url = \"postgres://me:pa55@h/db\"\npassword = \"pw\"\n[creds]\nvalue = \"nested\"\n",
+        );
+        let v = c.sensitive_values();
+        assert!(v.contains(&"pa55".to_owned()) && v.contains(&"pw".to_owned()), "{v:?}");
+        assert!(!v.contains(&"nested".to_owned()));
+        assert_eq!(url_password("sqlite:///a.db"), None);
+    }
+}

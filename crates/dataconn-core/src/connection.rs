@@ -1,0 +1,256 @@
+//! The traits every connector implements: [`Connector`] builds, [`Connection`] is built.
+//!
+//! [`Connection`] is the small required core: a name, a type, a health check, reset and close.
+//! Connectors that answer SQL also implement [`Query`] (one required method: run SQL with
+//! bound parameters and return a [`Table`]); every such connection then gets the cached,
+//! traced [`QueryExt::query`] for free, and generic code (the CLI, the testkit) reaches it from
+//! an `Arc<dyn Connection>` through [`Connection::as_query`].
+
+use std::any::Any;
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use sha2::{Digest, Sha256};
+use tracing::Instrument;
+
+use crate::cache::{CacheScope, hex};
+use crate::config::ConnectionConfig;
+use crate::error::{Error, ErrorKind, Result};
+use crate::params::{Params, Value};
+use crate::table::Table;
+use crate::ttl::{IntoTtl, Ttl};
+
+/// A live connection to one data source. Shared (`Arc`) and safe to use from many tasks.
+#[async_trait]
+pub trait Connection: Any + Send + Sync + fmt::Debug {
+    /// The connection's name (its secrets section).
+    fn name(&self) -> &str;
+
+    /// The connector type, such as `"sql"`.
+    fn connection_type(&self) -> &str;
+
+    /// Check that the data source answers.
+    ///
+    /// # Errors
+    /// Why it does not.
+    async fn health_check(&self) -> Result<()>;
+
+    /// Drop the underlying client; the next use connects again.
+    ///
+    /// # Errors
+    /// When reconnecting eagerly fails.
+    async fn reset(&self) -> Result<()>;
+
+    /// Take new options (after the secrets changed) and reconnect with them.
+    ///
+    /// The default says the connector cannot; the hub then replaces the connection instead.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unsupported`] by default; a connect error when the new options fail.
+    async fn reconfigure(&self, _config: ConnectionConfig) -> Result<()> {
+        Err(Error::new(
+            ErrorKind::Unsupported,
+            format!("the {} connector cannot be reconfigured in place", self.connection_type()),
+        ))
+    }
+
+    /// Close the connection; later calls fail with [`ErrorKind::Closed`].
+    ///
+    /// # Errors
+    /// When closing the underlying client fails.
+    async fn close(&self) -> Result<()>;
+
+    /// Drop this connection's cached results.
+    fn clear_cache(&self);
+
+    /// The query capability, for connectors that answer SQL.
+    fn as_query(&self) -> Option<&dyn Query> {
+        None
+    }
+}
+
+/// A connection type with a fixed connector type name, reachable by
+/// `connection::<MyConnection>("name")`.
+pub trait TypedConnection: Connection {
+    /// The connector type this connection belongs to.
+    const TYPE: &'static str;
+}
+
+/// Turn a shared `dyn Connection` into its concrete type.
+///
+/// # Errors
+/// [`ErrorKind::Config`] naming both types when the connection is not a `T`.
+pub fn downcast<T: Connection>(conn: Arc<dyn Connection>) -> Result<Arc<T>> {
+    let name = conn.name().to_owned();
+    let ty = conn.connection_type().to_owned();
+    let any: Arc<dyn Any + Send + Sync> = conn;
+    any.downcast::<T>().map_err(|_| {
+        Error::config(format!(
+            "expected a {}, found a connection of type `{ty}`",
+            std::any::type_name::<T>()
+        ))
+        .with_connection(name, ty)
+    })
+}
+
+/// What a connector needs to build a connection.
+#[derive(Debug, Clone)]
+pub struct ConnectContext {
+    /// The merged options and their origins.
+    pub config: ConnectionConfig,
+    /// The connection's view of the shared query cache.
+    pub cache: CacheScope,
+}
+
+/// Builds connections of one type; registered in a [`crate::Registry`].
+#[async_trait]
+pub trait Connector: Send + Sync + 'static {
+    /// The type name, such as `"sql"`.
+    fn connection_type(&self) -> &'static str;
+
+    /// Other names for the type, such as `"sqlalchemy"`.
+    fn aliases(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// URL schemes whose `url` implies this type, such as `"sqlite"`.
+    fn url_schemes(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Parse the options and connect eagerly, so that bad config fails here.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] for bad options, [`ErrorKind::Connect`] when the source does not
+    /// answer. Secrets never appear in the error.
+    async fn connect(&self, ctx: ConnectContext) -> Result<Arc<dyn Connection>>;
+}
+
+/// The SQL capability: run SQL with bound named parameters, get an Arrow [`Table`].
+#[async_trait]
+pub trait Query: Connection {
+    /// Run `sql` with `params` against the source, uncached.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Parameter`] when the parameters do not match the SQL, else the source's
+    /// error as [`ErrorKind::Query`].
+    async fn fetch(&self, sql: &str, params: &Params) -> Result<Table>;
+
+    /// The cache scope of this connection.
+    fn cache_scope(&self) -> &CacheScope;
+
+    /// The TTL used when a query gives none.
+    fn default_ttl(&self) -> Ttl {
+        Ttl::Forever
+    }
+}
+
+/// The cached, traced `query` builder for every [`Query`] connection. Do not implement this;
+/// it comes with `Query`.
+pub trait QueryExt: Query {
+    /// Start a query; add `.param(..)`, `.params(..)`, `.ttl(..)`, then `.await` it.
+    fn query(&self, sql: impl Into<String>) -> QueryRequest<'_, Self> {
+        QueryRequest {
+            conn: self,
+            sql: sql.into(),
+            params: Params::new(),
+            ttl: None,
+        }
+    }
+}
+
+impl<T: Query + ?Sized> QueryExt for T {}
+
+/// A query being built; `.await` runs it through the cache.
+#[must_use = "a query does nothing until it is awaited"]
+pub struct QueryRequest<'a, C: ?Sized> {
+    conn: &'a C,
+    sql: String,
+    params: Params,
+    ttl: Option<Result<Ttl>>,
+}
+
+impl<C: ?Sized> fmt::Debug for QueryRequest<'_, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QueryRequest")
+            .field("sql", &sql_fingerprint(&self.sql))
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, C: Query + ?Sized> QueryRequest<'a, C> {
+    /// Bind one named parameter.
+    pub fn param(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.params.insert(name, value);
+        self
+    }
+
+    /// Bind named parameters (replacing those with the same names).
+    pub fn params(mut self, params: Params) -> Self {
+        for (name, value) in params.iter() {
+            self.params.insert(name, value.clone());
+        }
+        self
+    }
+
+    /// How long the result may be served from the cache: `"10m"`, a `Duration`, seconds,
+    /// `Ttl::Forever`, or `0` for no caching.
+    pub fn ttl(mut self, ttl: impl IntoTtl) -> Self {
+        self.ttl = Some(ttl.into_ttl());
+        self
+    }
+
+    async fn run(self) -> Result<Table> {
+        let conn = self.conn;
+        let ttl = match self.ttl {
+            Some(ttl) => ttl.map_err(|e| e.with_connection(conn.name(), conn.connection_type()))?,
+            None => conn.default_ttl(),
+        };
+        let span = tracing::info_span!(
+            "dataconn.query",
+            connection = conn.name(),
+            r#type = conn.connection_type(),
+            sql = %sql_fingerprint(&self.sql),
+            rows = tracing::field::Empty,
+            bytes = tracing::field::Empty,
+            cache = tracing::field::Empty,
+            duration_us = tracing::field::Empty,
+        );
+        async move {
+            let started = Instant::now();
+            let scope = conn.cache_scope();
+            let key = scope.key("query", &self.sql, &self.params, &[]);
+            let result = scope
+                .get_or_load(key, ttl, || conn.fetch(&self.sql, &self.params))
+                .await;
+            let span = tracing::Span::current();
+            span.record("duration_us", started.elapsed().as_micros() as u64);
+            if let Ok(table) = &result {
+                span.record("rows", table.num_rows());
+                span.record("bytes", table.byte_size());
+            }
+            result
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+impl<'a, C: Query + ?Sized> IntoFuture for QueryRequest<'a, C> {
+    type Output = Result<Table>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<Table>> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+/// A short digest of a SQL text, safe to log (it never reveals literals).
+pub fn sql_fingerprint(sql: &str) -> String {
+    hex(&Sha256::digest(sql.as_bytes())[..8])
+}

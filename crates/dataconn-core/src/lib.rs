@@ -1,0 +1,63 @@
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+//! The core of dataconn: what every connector builds on.
+//!
+//! dataconn brings Streamlit's `st.connection` to Rust. A data source is named once in a
+//! `secrets.toml` (the same file a Streamlit app reads); one call gives a pooled, shared,
+//! thread-safe connection to it; queries come back as Apache Arrow, cached with a TTL; named
+//! `:param` parameters work on every backend.
+//!
+//! Most programs use the `dataconn` facade crate. This crate is for connector authors and for
+//! programs that want to assemble the parts themselves.
+//!
+//! # The parts
+//!
+//! | part | what it does |
+//! |---|---|
+//! | [`Secrets`] | loads `~/.streamlit/secrets.toml` and `./.streamlit/secrets.toml` (or given files and Kubernetes secret folders), merges them deeply, expands `${env:VAR}`, remembers each key's file and line |
+//! | [`Registry`] | the factory of [`Connector`]s keyed by `type` (case-insensitive, with aliases and URL schemes) |
+//! | [`Connections`] | the hub: a name in, a shared `Arc<dyn Connection>` out; keyed by name, type and config fingerprint; watches the secrets files |
+//! | [`ConnectionConfig`] | one connection's merged options; [`ConnectionConfig::parse`] turns them into a connector's typed config, reporting every problem at once |
+//! | [`Connection`], [`Query`], [`QueryExt`] | what a connection is, and the cached `query(sql).param(..).ttl(..)` every SQL-like connection gets |
+//! | [`Table`] | a result: an Arrow schema and shared record batches; prints as a table |
+//! | [`QueryCache`] | results cached on moka with per-entry TTL, coalesced misses, no cached errors, invalidation on writes |
+//! | [`rewrite`] | `:name` parameters to each driver's placeholders, by a SQL-aware lexer |
+//! | [`Error`] | one error type with a stable kebab-case id per kind; secrets never appear in it |
+//!
+//! # Writing a connector
+//!
+//! Implement [`Connector`] (parse the options with [`ConnectionConfig::parse`], connect
+//! eagerly) and [`Connection`] (plus [`Query`] if it answers SQL); export a `TYPE` constant
+//! and a `register(&Registry)` function. Run the `dataconn-testkit` suite against it. The
+//! repository's `docs/writing-a-connector.md` walks through one.
+
+mod cache;
+mod config;
+mod connection;
+mod error;
+mod hub;
+mod params;
+mod registry;
+mod secrets;
+mod table;
+mod ttl;
+
+pub use cache::{CacheKey, CacheLimit, CacheScope, CacheStats, QueryCache};
+pub use config::{ConnectionConfig, ConnectorConfig, closest, url_password};
+pub use connection::{
+    ConnectContext, Connection, Connector, Query, QueryExt, QueryRequest, TypedConnection, downcast,
+    sql_fingerprint,
+};
+pub use error::{Error, ErrorKind, Result};
+pub use hub::{ConnectRequest, Connections, ConnectionsBuilder};
+pub use params::{Dialect, Params, Rewritten, Value, parameter_names, rewrite};
+pub use registry::Registry;
+pub use secrets::{Origin, Secret, Secrets, SecretsSource, merge};
+pub use table::Table;
+pub use ttl::{IntoTtl, Ttl};
+
+/// Re-exports of the crates whose types appear in dataconn's API.
+pub mod reexports {
+    pub use arrow;
+    pub use async_trait::async_trait;
+    pub use toml;
+}
