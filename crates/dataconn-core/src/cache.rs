@@ -217,6 +217,11 @@ impl CacheScope {
         &self.scope
     }
 
+    /// The scope of another identity in the same cache (after a connection is reconfigured).
+    pub fn rescope(&self, id: &str) -> CacheScope {
+        self.cache.scope(id)
+    }
+
     /// The key of one operation: its name (`"query"`, `"read"`...), its text (SQL or path),
     /// its parameters, and the bytes of every other option that changes the result.
     pub fn key(&self, operation: &'static str, text: &str, params: &Params, options: &[u8]) -> CacheKey {

@@ -140,8 +140,8 @@ pub trait Query: Connection {
     /// error as [`ErrorKind::Query`].
     async fn fetch(&self, sql: &str, params: &Params) -> Result<Table>;
 
-    /// The cache scope of this connection.
-    fn cache_scope(&self) -> &CacheScope;
+    /// The cache scope of this connection (a cheap handle).
+    fn cache_scope(&self) -> CacheScope;
 
     /// The TTL used when a query gives none.
     fn default_ttl(&self) -> Ttl {

@@ -1,1 +1,109 @@
-//! placeholder
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+//! Streamlit's `st.connection` for Rust.
+//!
+//! Name a data source once in `.streamlit/secrets.toml` (the same file a Streamlit app
+//! reads), get a pooled, shared, thread-safe connection to it with one call, and get query
+//! results back as Apache Arrow, cached with a TTL. `:name` parameters work on every backend.
+//!
+//! ```toml
+//! # .streamlit/secrets.toml
+//! [connections.pets_db]
+//! url = "sqlite:///pets.db"
+//! ```
+//!
+//! ```no_run
+//! use dataconn::{SqlConnection, params};
+//!
+//! # async fn demo() -> dataconn::Result<()> {
+//! let conn = dataconn::connection::<SqlConnection>("pets_db").await?;
+//! let mut s = conn.session().await?;
+//! s.execute("CREATE TABLE IF NOT EXISTS pet_owners (person TEXT, pet TEXT)", params! {}).await?;
+//! s.execute("INSERT INTO pet_owners VALUES (:owner, :pet)", params! { owner: "jerry", pet: "fish" }).await?;
+//! s.commit().await?;
+//! let df = conn.query("select * from pet_owners").ttl("10m").await?;
+//! println!("{df}");
+//! # Ok(()) }
+//! ```
+//!
+//! # Where things are
+//! - [`connection`] and [`connect`] use a process-wide [`Connections`] hub built from
+//!   [`default_registry`] and Streamlit's secrets locations; build your own hub with
+//!   [`Connections::builder`] for other files, a shared cache, or your own connectors.
+//! - [`blocking`] has the same calls for synchronous programs.
+//! - Connector crates: [`sql`] (SQLite, PostgreSQL, MySQL).
+//!
+//! # Features
+//! | feature | enables |
+//! |---|---|
+//! | `sqlite` (default) | the SQL connector with bundled SQLite |
+//! | `sql` | the SQL connector without a database driver |
+
+pub mod blocking;
+
+use std::sync::{Arc, Mutex};
+
+pub use dataconn_core::{
+    CacheLimit, CacheStats, ConnectContext, ConnectRequest, Connection, ConnectionConfig, Connections,
+    ConnectionsBuilder, Connector, ConnectorConfig, Dialect, Error, ErrorKind, IntoTtl, Params, Query, QueryCache,
+    QueryExt, QueryRequest, Registry, Result, Secret, Secrets, SecretsSource, Table, Ttl, TypedConnection, Value,
+    downcast, params,
+};
+
+/// The crates whose types appear in dataconn's API (Arrow, TOML).
+pub use dataconn_core::reexports;
+
+/// The SQL connector: SQLite, PostgreSQL, MySQL/MariaDB.
+#[cfg(feature = "sql")]
+pub mod sql {
+    pub use dataconn_sql::*;
+}
+
+#[cfg(feature = "sql")]
+pub use dataconn_sql::{Session, SqlConnection};
+
+/// A registry holding every connector this build's features enable.
+pub fn default_registry() -> Registry {
+    let registry = Registry::new();
+    #[cfg(feature = "sql")]
+    dataconn_sql::register(&registry);
+    registry
+}
+
+static DEFAULT: Mutex<Option<Connections>> = Mutex::new(None);
+
+/// The process-wide hub: [`default_registry`], Streamlit's secrets locations
+/// (`~/.streamlit/secrets.toml`, then `./.streamlit/secrets.toml`), files watched.
+///
+/// Built on first use; a secrets file that does not parse fails that use, and the next use
+/// tries again. Its connections and watcher live on the tokio runtime of that first use, so
+/// use one runtime for the life of the program (or the [`blocking`] module, which has its
+/// own).
+///
+/// # Errors
+/// [`ErrorKind::SecretsParse`] when a secrets file does not parse.
+pub fn connections() -> Result<Connections> {
+    let mut slot = DEFAULT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(hub) = slot.as_ref() {
+        return Ok(hub.clone());
+    }
+    let hub = Connections::builder().registry(default_registry()).watch(true).build()?;
+    *slot = Some(hub.clone());
+    Ok(hub)
+}
+
+/// Open the named connection as the concrete type `T`, from the process-wide hub.
+///
+/// # Errors
+/// No secrets found, no `[connections.<name>]` section, an unknown type, invalid options, or a
+/// failed connect; each names the file and line or the key involved.
+pub async fn connection<T: TypedConnection>(name: &str) -> Result<Arc<T>> {
+    connections()?.connection::<T>(name).await
+}
+
+/// Open the named connection, whatever its type, from the process-wide hub.
+///
+/// # Errors
+/// As [`connection`].
+pub async fn connect(name: &str) -> Result<Arc<dyn Connection>> {
+    connections()?.connect(name).await
+}

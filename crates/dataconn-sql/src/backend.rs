@@ -1,0 +1,283 @@
+//! Building a [`SqlConnection`]: the connector, the connection and its pool.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use dataconn_core::{
+    CacheScope, ConnectContext, Connection, ConnectionConfig, Connector, Error, ErrorKind, Query, Result, Ttl,
+    TypedConnection,
+};
+
+use crate::address::{Target, target};
+use crate::config::{PoolSettings, SqlConfig};
+
+/// Builds [`SqlConnection`]s; registered under [`crate::TYPE`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SqlConnector;
+
+#[async_trait]
+impl Connector for SqlConnector {
+    fn connection_type(&self) -> &'static str {
+        crate::TYPE
+    }
+
+    fn aliases(&self) -> &'static [&'static str] {
+        &["sqlalchemy"]
+    }
+
+    fn url_schemes(&self) -> &'static [&'static str] {
+        &["sqlite", "postgres", "postgresql", "mysql", "mariadb"]
+    }
+
+    async fn connect(&self, ctx: ConnectContext) -> Result<Arc<dyn Connection>> {
+        let conn = SqlConnection::connect(ctx).await?;
+        Ok(Arc::new(conn))
+    }
+}
+
+/// Everything derived from one config: parsed once per connect or reconfigure.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) target: Target,
+    pub(crate) pool: PoolSettings,
+    pub(crate) ttl: Ttl,
+    pub(crate) batch_rows: usize,
+    pub(crate) sensitive: Vec<String>,
+}
+
+impl Settings {
+    fn from_config(config: &ConnectionConfig) -> Result<Settings> {
+        let parsed: SqlConfig = config.parse()?;
+        let target = target(&parsed)
+            .map_err(|e| e.with_connection(config.name(), crate::TYPE).scrub(&config.sensitive_values()))?;
+        Ok(Settings {
+            target,
+            pool: parsed.pool_settings(),
+            ttl: parsed.default_ttl(),
+            batch_rows: parsed.batch_rows(),
+            sensitive: config.sensitive_values(),
+        })
+    }
+}
+
+/// A pool of one of the compiled-in drivers.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Pool {
+    /// A SQLite pool.
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqlitePool),
+}
+
+impl Pool {
+    async fn open(target: &Target, settings: &PoolSettings) -> Result<Pool> {
+        match target {
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite { path, read_only } => {
+                crate::sqlite::connect(path.as_deref(), *read_only, settings).await.map(Pool::Sqlite)
+            }
+            other => {
+                let _ = settings;
+                Err(Error::new(
+                    ErrorKind::FeatureDisabled,
+                    format!(
+                        "the {} driver is not in this build; enable the dataconn cargo feature `{}`",
+                        other.dialect_name(),
+                        match other {
+                            Target::Sqlite { .. } => "sqlite",
+                            Target::Postgres(_) => "postgres",
+                            Target::MySql(_) => "mysql",
+                        }
+                    ),
+                ))
+            }
+        }
+    }
+
+    async fn close(&self) {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => pool.close().await,
+        }
+    }
+}
+
+struct State {
+    settings: Arc<Settings>,
+    pool: Option<Pool>,
+    cache: CacheScope,
+}
+
+/// A pooled SQL connection: cached Arrow queries, writes, sessions. Shared and thread-safe.
+///
+/// Get one by name with `dataconn::connection::<SqlConnection>("name")`.
+pub struct SqlConnection {
+    name: String,
+    state: RwLock<State>,
+    closed: AtomicBool,
+}
+
+impl std::fmt::Debug for SqlConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.read_state();
+        f.debug_struct("SqlConnection")
+            .field("name", &self.name)
+            .field("dialect", &state.settings.target.dialect_name())
+            .field("connected", &state.pool.is_some())
+            .field("closed", &self.closed.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl SqlConnection {
+    async fn connect(ctx: ConnectContext) -> Result<SqlConnection> {
+        let settings = Arc::new(Settings::from_config(&ctx.config)?);
+        let name = ctx.config.name().to_owned();
+        let pool = Pool::open(&settings.target, &settings.pool)
+            .await
+            .map_err(|e| e.with_connection(&name, crate::TYPE).scrub(&settings.sensitive))?;
+        Ok(SqlConnection {
+            name,
+            state: RwLock::new(State {
+                settings,
+                pool: Some(pool),
+                cache: ctx.cache,
+            }),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn settings(&self) -> Arc<Settings> {
+        self.read_state().settings.clone()
+    }
+
+    /// Name this connection in an error and mask its secrets.
+    pub(crate) fn fail(&self, err: Error) -> Error {
+        let sensitive = self.read_state().settings.sensitive.clone();
+        err.with_connection(&self.name, crate::TYPE).scrub(&sensitive)
+    }
+
+    /// The pool, connecting again after a [`Connection::reset`].
+    ///
+    /// # Errors
+    /// [`ErrorKind::Closed`] after [`Connection::close`]; the connect error otherwise.
+    pub async fn pool(&self) -> Result<Pool> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(self.fail(Error::new(
+                ErrorKind::Closed,
+                "expected an open connection, found it closed (its secrets changed or close() \
+                 was called); get it again with connection(name)",
+            )));
+        }
+        let settings = {
+            let state = self.read_state();
+            if let Some(pool) = &state.pool {
+                return Ok(pool.clone());
+            }
+            state.settings.clone()
+        };
+        let pool = Pool::open(&settings.target, &settings.pool).await.map_err(|e| self.fail(e))?;
+        let mut state = self.write_state();
+        Ok(state.pool.get_or_insert(pool).clone())
+    }
+
+    /// The SQLite pool, for direct use of sqlx.
+    ///
+    /// # Errors
+    /// As [`SqlConnection::pool`].
+    #[cfg(feature = "sqlite")]
+    pub async fn sqlite_pool(&self) -> Result<sqlx::SqlitePool> {
+        match self.pool().await? {
+            Pool::Sqlite(pool) => Ok(pool),
+        }
+    }
+
+    /// The dialect: `sqlite`, `postgresql` or `mysql`.
+    pub fn dialect(&self) -> &'static str {
+        self.read_state().settings.target.dialect_name()
+    }
+
+    /// Drop every cached read of this connection (writes do this by themselves).
+    pub fn invalidate(&self) {
+        self.read_state().cache.invalidate();
+    }
+}
+
+impl TypedConnection for SqlConnection {
+    const TYPE: &'static str = crate::TYPE;
+}
+
+#[async_trait]
+impl Connection for SqlConnection {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn connection_type(&self) -> &str {
+        crate::TYPE
+    }
+
+    async fn health_check(&self) -> Result<()> {
+        self.fetch("select 1", &dataconn_core::Params::new()).await.map(|_| ())
+    }
+
+    async fn reset(&self) -> Result<()> {
+        let old = self.write_state().pool.take();
+        if let Some(pool) = old {
+            pool.close().await;
+        }
+        Ok(())
+    }
+
+    async fn reconfigure(&self, config: ConnectionConfig) -> Result<()> {
+        let settings = Arc::new(Settings::from_config(&config)?);
+        let old = {
+            let mut state = self.write_state();
+            state.cache.invalidate();
+            state.cache = state.cache.rescope(&config.identity());
+            state.settings = settings;
+            state.pool.take()
+        };
+        if let Some(pool) = old {
+            pool.close().await;
+        }
+        self.pool().await.map(|_| ())
+    }
+
+    async fn close(&self) -> Result<()> {
+        self.closed.store(true, Ordering::Release);
+        self.reset().await
+    }
+
+    fn clear_cache(&self) {
+        self.invalidate();
+    }
+
+    fn as_query(&self) -> Option<&dyn Query> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl Query for SqlConnection {
+    async fn fetch(&self, sql: &str, params: &dataconn_core::Params) -> Result<dataconn_core::Table> {
+        crate::query::fetch(self, sql, params).await
+    }
+
+    fn cache_scope(&self) -> CacheScope {
+        self.read_state().cache.clone()
+    }
+
+    fn default_ttl(&self) -> Ttl {
+        self.read_state().settings.ttl
+    }
+}
