@@ -56,7 +56,11 @@ impl CacheKey {
     /// A stable hex digest of the whole key, for caches outside this process.
     pub fn digest(&self) -> String {
         let mut hasher = Sha256::new();
-        for part in [self.scope.as_bytes(), self.operation.as_bytes(), self.text.as_bytes()] {
+        for part in [
+            self.scope.as_bytes(),
+            self.operation.as_bytes(),
+            self.text.as_bytes(),
+        ] {
             hasher.update((part.len() as u64).to_le_bytes());
             hasher.update(part);
         }
@@ -81,7 +85,12 @@ struct Entry {
 struct EntryExpiry;
 
 impl Expiry<CacheKey, Entry> for EntryExpiry {
-    fn expire_after_create(&self, _key: &CacheKey, value: &Entry, _now: Instant) -> Option<Duration> {
+    fn expire_after_create(
+        &self,
+        _key: &CacheKey,
+        value: &Entry,
+        _now: Instant,
+    ) -> Option<Duration> {
         value.ttl
     }
 }
@@ -120,7 +129,9 @@ impl Default for QueryCache {
 
 impl std::fmt::Debug for QueryCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("QueryCache").field("stats", &self.stats()).finish()
+        f.debug_struct("QueryCache")
+            .field("stats", &self.stats())
+            .finish()
     }
 }
 
@@ -224,7 +235,13 @@ impl CacheScope {
 
     /// The key of one operation: its name (`"query"`, `"read"`...), its text (SQL or path),
     /// its parameters, and the bytes of every other option that changes the result.
-    pub fn key(&self, operation: &'static str, text: &str, params: &Params, options: &[u8]) -> CacheKey {
+    pub fn key(
+        &self,
+        operation: &'static str,
+        text: &str,
+        params: &Params,
+        options: &[u8],
+    ) -> CacheKey {
         let mut args = Vec::with_capacity(options.len() + 16 * params.len());
         params.write_key(&mut args);
         args.push(0xff);
@@ -255,7 +272,9 @@ impl CacheScope {
             return load().await;
         }
         if let Some(entry) = inner.entries.get(&key).await {
-            let fresh = ttl.duration().is_none_or(|max| entry.stored.elapsed() <= max);
+            let fresh = ttl
+                .duration()
+                .is_none_or(|max| entry.stored.elapsed() <= max);
             if fresh {
                 inner.hits.fetch_add(1, Ordering::Relaxed);
                 tracing::Span::current().record("cache", "hit");
@@ -323,12 +342,20 @@ mod tests {
         let cache = QueryCache::default();
         let scope = cache.scope("sql:a:1");
         let key = scope.key("query", "select 1", &params! {}, &[]);
-        let first = scope.get_or_load(key.clone(), Ttl::Forever, || async { Ok(table(1)) }).await.unwrap();
-        let second = scope
-            .get_or_load(key, Ttl::Forever, || async { panic!("must not run on a hit") })
+        let first = scope
+            .get_or_load(key.clone(), Ttl::Forever, || async { Ok(table(1)) })
             .await
             .unwrap();
-        assert!(Arc::ptr_eq(first.batches()[0].column(0), second.batches()[0].column(0)));
+        let second = scope
+            .get_or_load(key, Ttl::Forever, || async {
+                panic!("must not run on a hit")
+            })
+            .await
+            .unwrap();
+        assert!(Arc::ptr_eq(
+            first.batches()[0].column(0),
+            second.batches()[0].column(0)
+        ));
         let stats = cache.stats();
         assert_eq!((stats.hits, stats.misses), (1, 1));
     }
@@ -364,11 +391,16 @@ mod tests {
         let scope = cache.scope("sql:a:1");
         let key = scope.key("query", "select", &params! {}, &[]);
         let err = scope
-            .get_or_load(key.clone(), Ttl::Forever, || async { Err(Error::query("boom")) })
+            .get_or_load(key.clone(), Ttl::Forever, || async {
+                Err(Error::query("boom"))
+            })
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Query);
-        let ok = scope.get_or_load(key, Ttl::Forever, || async { Ok(table(2)) }).await.unwrap();
+        let ok = scope
+            .get_or_load(key, Ttl::Forever, || async { Ok(table(2)) })
+            .await
+            .unwrap();
         assert_eq!(ok.num_rows(), 1);
     }
 
@@ -404,7 +436,10 @@ mod tests {
         let key = || scope.key("query", "q", &params! {}, &[]);
         scope.get_or_load(key(), Ttl::Forever, load).await.unwrap();
         tokio::time::sleep(Duration::from_millis(30)).await;
-        scope.get_or_load(key(), Ttl::For(Duration::from_millis(10)), load).await.unwrap();
+        scope
+            .get_or_load(key(), Ttl::For(Duration::from_millis(10)), load)
+            .await
+            .unwrap();
         assert_eq!(runs.load(Ordering::SeqCst), 2);
         scope.get_or_load(key(), Ttl::NoCache, load).await.unwrap();
         scope.get_or_load(key(), Ttl::NoCache, load).await.unwrap();
@@ -420,12 +455,22 @@ mod tests {
         let p2 = params! { x: 2 };
         assert_ne!(a.key("query", "q", &p1, &[]), b.key("query", "q", &p1, &[]));
         assert_ne!(a.key("query", "q", &p1, &[]), a.key("query", "q", &p2, &[]));
-        assert_ne!(a.key("query", "q", &p1, &[1]), a.key("query", "q", &p1, &[2]));
-        assert_ne!(a.key("query", "q", &p1, &[]).digest(), b.key("query", "q", &p1, &[]).digest());
+        assert_ne!(
+            a.key("query", "q", &p1, &[1]),
+            a.key("query", "q", &p1, &[2])
+        );
+        assert_ne!(
+            a.key("query", "q", &p1, &[]).digest(),
+            b.key("query", "q", &p1, &[]).digest()
+        );
 
         let before = a.key("query", "q", &p1, &[]);
         a.invalidate();
-        assert_ne!(before, a.key("query", "q", &p1, &[]), "a write starts a new generation");
+        assert_ne!(
+            before,
+            a.key("query", "q", &p1, &[]),
+            "a write starts a new generation"
+        );
         assert_eq!(
             b.key("query", "q", &p1, &[]),
             cache.scope("sql:a:2").key("query", "q", &p1, &[]),

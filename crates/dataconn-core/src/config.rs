@@ -44,8 +44,18 @@ pub struct ConnectionConfig {
 
 impl ConnectionConfig {
     /// A config given entirely in code.
-    pub fn new(name: impl Into<String>, connection_type: impl Into<String>, options: Table) -> Self {
-        ConnectionConfig::assemble(name.into(), connection_type.into(), options, BTreeMap::new(), "code".into())
+    pub fn new(
+        name: impl Into<String>,
+        connection_type: impl Into<String>,
+        options: Table,
+    ) -> Self {
+        ConnectionConfig::assemble(
+            name.into(),
+            connection_type.into(),
+            options,
+            BTreeMap::new(),
+            "code".into(),
+        )
     }
 
     pub(crate) fn assemble(
@@ -105,7 +115,12 @@ impl ConnectionConfig {
 
     /// The identity used for cache keys: type, name and fingerprint.
     pub fn identity(&self) -> String {
-        format!("{}:{}:{}", self.connection_type, self.name, &self.fingerprint[..16])
+        format!(
+            "{}:{}:{}",
+            self.connection_type,
+            self.name,
+            &self.fingerprint[..16]
+        )
     }
 
     /// Values that must never appear in output: every string under a key that names a secret
@@ -207,7 +222,17 @@ fn fingerprint(connection_type: &str, options: &Table) -> String {
     hex(&hasher.finalize())
 }
 
-const SECRET_WORDS: &[&str] = &["password", "passwd", "pwd", "secret", "token", "key", "credential", "auth", "sas"];
+const SECRET_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+    "credential",
+    "auth",
+    "sas",
+];
 
 fn is_secret_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
@@ -287,10 +312,18 @@ mod tests {
 
     #[test]
     fn reports_every_problem_at_once_with_suggestions() {
-        let err = config("prot = 1\nuser_name = \"x\"\npasword = \"hunter2\"\n").parse::<Demo>().unwrap_err();
+        let err = config("prot = 1\nuser_name = \"x\"\npasword = \"hunter2\"\n")
+            .parse::<Demo>()
+            .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("3 problems") || msg.contains("4 problems"), "{msg}");
-        assert!(msg.contains("unknown key `prot` (given in code); did you mean `port`?"), "{msg}");
+        assert!(
+            msg.contains("3 problems") || msg.contains("4 problems"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("unknown key `prot` (given in code); did you mean `port`?"),
+            "{msg}"
+        );
         assert!(msg.contains("did you mean `password`?"), "{msg}");
         assert!(msg.contains("expected `url`, found none"), "{msg}");
         assert!(!msg.contains("hunter2"), "{msg}");
@@ -298,13 +331,17 @@ mod tests {
 
     #[test]
     fn good_config_parses() {
-        let demo = config("url = \"x\"\nport = 5432\n").parse::<Demo>().unwrap();
+        let demo = config("url = \"x\"\nport = 5432\n")
+            .parse::<Demo>()
+            .unwrap();
         assert_eq!((demo.url.as_deref(), demo.port), (Some("x"), Some(5432)));
     }
 
     #[test]
     fn wrong_type_is_named() {
-        let err = config("url = \"x\"\nport = \"five\"\n").parse::<Demo>().unwrap_err();
+        let err = config("url = \"x\"\nport = \"five\"\n")
+            .parse::<Demo>()
+            .unwrap_err();
         assert!(err.message().contains("port"), "{err}");
     }
 
@@ -322,7 +359,10 @@ mod tests {
             "url = \"postgres://me:pa55@h/db\"\npassword = \"pw\"\n[creds]\nvalue = \"nested\"\n",
         );
         let v = c.sensitive_values();
-        assert!(v.contains(&"pa55".to_owned()) && v.contains(&"pw".to_owned()), "{v:?}");
+        assert!(
+            v.contains(&"pa55".to_owned()) && v.contains(&"pw".to_owned()),
+            "{v:?}"
+        );
         assert!(!v.contains(&"nested".to_owned()));
         assert_eq!(url_password("sqlite:///a.db"), None);
     }

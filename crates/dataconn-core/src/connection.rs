@@ -54,7 +54,10 @@ pub trait Connection: Any + Send + Sync + fmt::Debug {
     async fn reconfigure(&self, _config: ConnectionConfig) -> Result<()> {
         Err(Error::new(
             ErrorKind::Unsupported,
-            format!("the {} connector cannot be reconfigured in place", self.connection_type()),
+            format!(
+                "the {} connector cannot be reconfigured in place",
+                self.connection_type()
+            ),
         ))
     }
 

@@ -292,7 +292,11 @@ impl StdError for Error {
 
 impl From<arrow::error::ArrowError> for Error {
     fn from(err: arrow::error::ArrowError) -> Self {
-        Error::new(ErrorKind::TypeConversion, "Arrow could not build the result").with_source(err)
+        Error::new(
+            ErrorKind::TypeConversion,
+            "Arrow could not build the result",
+        )
+        .with_source(err)
     }
 }
 

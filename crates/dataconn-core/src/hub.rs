@@ -33,6 +33,7 @@ struct LiveKey {
     fingerprint: String,
 }
 
+#[derive(Clone)]
 struct Live {
     cell: Arc<OnceCell<Arc<dyn Connection>>>,
     explicit_type: Option<String>,
@@ -146,7 +147,10 @@ impl Connections {
     }
 
     fn lock_live(&self) -> std::sync::MutexGuard<'_, HashMap<LiveKey, Live>> {
-        self.inner.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The secrets in force now.
@@ -184,21 +188,46 @@ impl Connections {
     /// # Errors
     /// As [`ConnectRequest`]'s await.
     pub async fn connection<T: TypedConnection>(&self, name: &str) -> Result<Arc<T>> {
-        self.connect(name).connection_type(T::TYPE).typed::<T>().await
+        self.connect(name)
+            .connection_type(T::TYPE)
+            .typed::<T>()
+            .await
     }
 
     /// The merged config `name` would connect with, without connecting.
     ///
     /// # Errors
     /// As [`ConnectRequest`]'s await, short of connecting.
-    pub fn resolve(&self, name: &str, explicit_type: Option<&str>, overrides: &Table) -> Result<ConnectionConfig> {
+    pub fn resolve(
+        &self,
+        name: &str,
+        explicit_type: Option<&str>,
+        overrides: &Table,
+    ) -> Result<ConnectionConfig> {
         let name = resolve_env_name(name)?;
-        resolve_config(&self.inner.registry, &self.secrets(), &name, explicit_type, overrides)
+        resolve_config(
+            &self.inner.registry,
+            &self.secrets(),
+            &name,
+            explicit_type,
+            overrides,
+        )
     }
 
-    async fn open(&self, name: String, explicit_type: Option<String>, overrides: Table) -> Result<Arc<dyn Connection>> {
+    async fn open(
+        &self,
+        name: String,
+        explicit_type: Option<String>,
+        overrides: Table,
+    ) -> Result<Arc<dyn Connection>> {
         let name = resolve_env_name(&name)?;
-        let config = resolve_config(&self.inner.registry, &self.secrets(), &name, explicit_type.as_deref(), &overrides)?;
+        let config = resolve_config(
+            &self.inner.registry,
+            &self.secrets(),
+            &name,
+            explicit_type.as_deref(),
+            &overrides,
+        )?;
         let connector = self
             .inner
             .registry
@@ -259,14 +288,28 @@ impl Connections {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh.clone();
 
-        let snapshot: Vec<(LiveKey, Option<String>, Table, Arc<OnceCell<Arc<dyn Connection>>>)> = self
+        let snapshot: Vec<(LiveKey, Live)> = self
             .lock_live()
             .iter()
-            .map(|(k, l)| (k.clone(), l.explicit_type.clone(), l.overrides.clone(), l.cell.clone()))
+            .map(|(k, l)| (k.clone(), l.clone()))
             .collect();
         let mut changed = Vec::new();
-        for (key, explicit_type, overrides, cell) in snapshot {
-            let config = resolve_config(&self.inner.registry, &fresh, &key.name, explicit_type.as_deref(), &overrides);
+        for (
+            key,
+            Live {
+                cell,
+                explicit_type,
+                overrides,
+            },
+        ) in snapshot
+        {
+            let config = resolve_config(
+                &self.inner.registry,
+                &fresh,
+                &key.name,
+                explicit_type.as_deref(),
+                &overrides,
+            );
             if let Ok(config) = &config
                 && config.fingerprint() == key.fingerprint
             {
@@ -274,7 +317,9 @@ impl Connections {
             }
             let live = self.lock_live().remove(&key);
             changed.push(key.name.clone());
-            let Some(conn) = cell.get().cloned() else { continue };
+            let Some(conn) = cell.get().cloned() else {
+                continue;
+            };
             match config {
                 Ok(config) => {
                     let new_key = LiveKey {
@@ -335,7 +380,10 @@ impl Connections {
         let relevant = watched.clone();
         let handler = move |event: notify::Result<notify::Event>| {
             if let Ok(event) = event
-                && event.paths.iter().any(|p| relevant.iter().any(|w| p.starts_with(w)))
+                && event
+                    .paths
+                    .iter()
+                    .any(|p| relevant.iter().any(|w| p.starts_with(w)))
             {
                 let _ = tx.send(());
             }
@@ -350,7 +398,10 @@ impl Connections {
         use notify::Watcher;
         for source in &self.inner.sources {
             let (path, mode) = match source {
-                SecretsSource::File(p) => (p.parent().map(std::path::Path::to_path_buf), notify::RecursiveMode::NonRecursive),
+                SecretsSource::File(p) => (
+                    p.parent().map(std::path::Path::to_path_buf),
+                    notify::RecursiveMode::NonRecursive,
+                ),
                 SecretsSource::Dir(p) => (Some(p.clone()), notify::RecursiveMode::Recursive),
             };
             if let Some(path) = path.filter(|p| p.is_dir())
@@ -359,7 +410,11 @@ impl Connections {
                 tracing::warn!(path = %path.display(), error = %e, "cannot watch secrets folder");
             }
         }
-        *self.inner.watcher.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(watcher);
+        *self
+            .inner
+            .watcher
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(watcher);
         let weak: Weak<HubInner> = Arc::downgrade(&self.inner);
         runtime.spawn(async move {
             while rx.recv().await.is_some() {
@@ -466,7 +521,11 @@ fn resolve_config(
                 format!(
                     "expected a [{section_path}] section, found none{suggestion} (known \
                      connections: {}; searched: {})",
-                    if known.is_empty() { "none".to_owned() } else { known.join(", ") },
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    },
                     secrets.searched_list()
                 ),
             )
@@ -486,7 +545,10 @@ fn resolve_config(
         ))
         .with_connection(name, "?")
     })?;
-    let canonical = registry.canonical_type(&ty).map(str::to_owned).unwrap_or(ty);
+    let canonical = registry
+        .canonical_type(&ty)
+        .map(str::to_owned)
+        .unwrap_or(ty);
     options.remove("connector");
     if let Some(Value::String(t)) = options.get("type")
         && registry.canonical_type(t) == Some(canonical.as_str())
@@ -496,7 +558,11 @@ fn resolve_config(
     let origins: BTreeMap<_, _> = options
         .keys()
         .filter(|k| !overrides.contains_key(*k))
-        .filter_map(|k| secrets.origin(&format!("{section_path}.{k}")).map(|o| (k.clone(), o.clone())))
+        .filter_map(|k| {
+            secrets
+                .origin(&format!("{section_path}.{k}"))
+                .map(|o| (k.clone(), o.clone()))
+        })
         .collect();
     Ok(ConnectionConfig::assemble(
         name.to_owned(),
@@ -509,7 +575,12 @@ fn resolve_config(
 
 /// Explicit type > a first-party name used as the connection name > `connector` key >
 /// `type` key > the scheme of `url`.
-fn resolve_type(registry: &Registry, name: &str, explicit: Option<&str>, options: &Table) -> Option<String> {
+fn resolve_type(
+    registry: &Registry,
+    name: &str,
+    explicit: Option<&str>,
+    options: &Table,
+) -> Option<String> {
     if let Some(ty) = explicit {
         return Some(ty.to_owned());
     }
@@ -545,7 +616,8 @@ mod tests {
              [connections.d]\nurl = \"mysql+pymysql://h/db\"\n",
         );
         let ty = |name: &str, explicit: Option<&str>| {
-            resolve_config(&r, &s, name, explicit, &Table::new()).map(|c| c.connection_type().to_owned())
+            resolve_config(&r, &s, name, explicit, &Table::new())
+                .map(|c| c.connection_type().to_owned())
         };
         assert_eq!(ty("a", None).unwrap(), "sql");
         assert_eq!(ty("a", Some("files")).unwrap(), "files");
@@ -575,7 +647,11 @@ mod tests {
         let r = Registry::new();
         let s = secrets("[connections.x]\nhost = \"h\"\n");
         let err = resolve_config(&r, &s, "x", None, &Table::new()).unwrap_err();
-        assert!(err.message().contains("expected a connection type for [connections.x]"), "{err}");
+        assert!(
+            err.message()
+                .contains("expected a connection type for [connections.x]"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -585,7 +661,10 @@ mod tests {
         let mut o = Table::new();
         o.insert("max_connections".into(), Value::Integer(9));
         let c = resolve_config(&r, &s, "db", None, &o).unwrap();
-        assert_eq!(c.get("max_connections").and_then(Value::as_integer), Some(9));
+        assert_eq!(
+            c.get("max_connections").and_then(Value::as_integer),
+            Some(9)
+        );
         assert_eq!(c.get("url").and_then(Value::as_str), Some("sqlite:///a.db"));
         assert_eq!(c.origin("url"), "/app/.streamlit/secrets.toml:2");
         assert_eq!(c.origin("max_connections"), "given in code");

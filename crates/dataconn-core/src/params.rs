@@ -325,7 +325,10 @@ pub fn rewrite(sql: &str, params: &Params, dialect: Dialect) -> Result<Rewritten
 }
 
 fn list_params<'a>(names: impl Iterator<Item = &'a str>) -> String {
-    names.map(|n| format!(":{n}")).collect::<Vec<_>>().join(", ")
+    names
+        .map(|n| format!(":{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The parameter names a SQL text uses, in order of first appearance.
@@ -505,7 +508,10 @@ mod tests {
             (r#"select ":a" from t"#, r#"select ":a" from t"#),
             ("select `:a` from t", "select `:a` from t"),
             ("select 1 -- :a\n, :b", "select 1 -- :a\n, ?"),
-            ("select /* :a /* :b */ :c */ :d", "select /* :a /* :b */ :c */ ?"),
+            (
+                "select /* :a /* :b */ :c */ :d",
+                "select /* :a /* :b */ :c */ ?",
+            ),
             ("select x::int, :a::text", "select x::int, ?::text"),
             ("select $$ :a $$, :b", "select $$ :a $$, ?"),
             ("select $fn$ :a $fn$, :b", "select $fn$ :a $fn$, ?"),
@@ -562,7 +568,10 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::Parameter);
         let msg = err.message();
         assert!(msg.contains("uses :pet but no value"), "{msg}");
-        assert!(msg.contains(":age was given but the SQL does not use it"), "{msg}");
+        assert!(
+            msg.contains(":age was given but the SQL does not use it"),
+            "{msg}"
+        );
         assert!(msg.contains("given: :age, :owner"), "{msg}");
     }
 

@@ -64,7 +64,9 @@ pub struct Registry {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry").field("types", &self.types()).finish()
+        f.debug_struct("Registry")
+            .field("types", &self.types())
+            .finish()
     }
 }
 
@@ -75,16 +77,23 @@ impl Registry {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Entries> {
-        self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.entries
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Register a connector under its type, aliases and URL schemes; a later registration of
     /// the same name replaces the earlier one.
     pub fn register(&self, connector: Arc<dyn Connector>) {
-        let mut entries = self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut entries = self
+            .entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let ty = connector.connection_type();
         for name in std::iter::once(ty).chain(connector.aliases().iter().copied()) {
-            entries.by_name.insert(name.to_ascii_lowercase(), connector.clone());
+            entries
+                .by_name
+                .insert(name.to_ascii_lowercase(), connector.clone());
         }
         for scheme in connector.url_schemes() {
             entries.by_scheme.insert(scheme.to_ascii_lowercase(), ty);
@@ -93,7 +102,12 @@ impl Registry {
 
     /// The registered types (not aliases), sorted.
     pub fn types(&self) -> Vec<&'static str> {
-        let mut types: Vec<&'static str> = self.read().by_name.values().map(|c| c.connection_type()).collect();
+        let mut types: Vec<&'static str> = self
+            .read()
+            .by_name
+            .values()
+            .map(|c| c.connection_type())
+            .collect();
         types.sort_unstable();
         types.dedup();
         types
@@ -110,17 +124,27 @@ impl Registry {
         if let Some(c) = self.read().by_name.get(&lower) {
             return Some(c.connection_type());
         }
-        FIRST_PARTY.iter().find(|fp| fp.names.contains(&lower.as_str())).map(|fp| fp.ty)
+        FIRST_PARTY
+            .iter()
+            .find(|fp| fp.names.contains(&lower.as_str()))
+            .map(|fp| fp.ty)
     }
 
     /// The type implied by a URL scheme (`sqlite`, `postgres+asyncpg`...), registered or
     /// first-party.
     pub fn type_for_scheme(&self, scheme: &str) -> Option<&'static str> {
-        let base = scheme.split('+').next().unwrap_or(scheme).to_ascii_lowercase();
+        let base = scheme
+            .split('+')
+            .next()
+            .unwrap_or(scheme)
+            .to_ascii_lowercase();
         if let Some(ty) = self.read().by_scheme.get(&base) {
             return Some(ty);
         }
-        FIRST_PARTY.iter().find(|fp| fp.schemes.contains(&base.as_str())).map(|fp| fp.ty)
+        FIRST_PARTY
+            .iter()
+            .find(|fp| fp.schemes.contains(&base.as_str()))
+            .map(|fp| fp.ty)
     }
 
     /// The connector for a type or alias.
@@ -133,7 +157,10 @@ impl Registry {
         if let Some(c) = self.read().by_name.get(&lower) {
             return Ok(c.clone());
         }
-        if let Some(fp) = FIRST_PARTY.iter().find(|fp| fp.names.contains(&lower.as_str())) {
+        if let Some(fp) = FIRST_PARTY
+            .iter()
+            .find(|fp| fp.names.contains(&lower.as_str()))
+        {
             return Err(Error::new(
                 ErrorKind::FeatureDisabled,
                 format!(
@@ -150,7 +177,11 @@ impl Registry {
             ErrorKind::UnknownType,
             format!(
                 "expected a registered connection type, found `{name}`{suggestion} (registered: {})",
-                if types.is_empty() { "none".to_owned() } else { types.join(", ") }
+                if types.is_empty() {
+                    "none".to_owned()
+                } else {
+                    types.join(", ")
+                }
             ),
         ))
     }

@@ -362,7 +362,11 @@ fn join_path(prefix: &str, key: &str) -> String {
     }
 }
 
-fn interpolate_table(table: &mut Table, prefix: &str, origins: &BTreeMap<String, Origin>) -> Result<()> {
+fn interpolate_table(
+    table: &mut Table,
+    prefix: &str,
+    origins: &BTreeMap<String, Origin>,
+) -> Result<()> {
     for (key, value) in table.iter_mut() {
         let dotted = join_path(prefix, key);
         interpolate_value(value, &dotted, origins)?;
@@ -370,7 +374,11 @@ fn interpolate_table(table: &mut Table, prefix: &str, origins: &BTreeMap<String,
     Ok(())
 }
 
-fn interpolate_value(value: &mut Value, dotted: &str, origins: &BTreeMap<String, Origin>) -> Result<()> {
+fn interpolate_value(
+    value: &mut Value,
+    dotted: &str,
+    origins: &BTreeMap<String, Origin>,
+) -> Result<()> {
     match value {
         Value::String(s) if s.contains("${") => {
             *s = interpolate(s).map_err(|problem| {
@@ -496,7 +504,11 @@ fn parse_dir(dir: &Path) -> Result<(Table, BTreeMap<String, Origin>)> {
         );
         // As Streamlit: a folder holding exactly one file is a plain string value.
         let value = if inner.len() == 1 {
-            inner.into_iter().next().map(|(_, v)| v).unwrap_or(Value::Table(Table::new()))
+            inner
+                .into_iter()
+                .next()
+                .map(|(_, v)| v)
+                .unwrap_or(Value::Table(Table::new()))
         } else {
             Value::Table(inner)
         };
@@ -581,9 +593,15 @@ mod tests {
             "project/secrets.toml",
             "\n[connections.db]\nurl = \"sqlite:///b.db\"\n",
         );
-        let s = Secrets::load(&[SecretsSource::File(global.clone()), SecretsSource::File(project.clone())])
-            .unwrap();
-        assert_eq!(s.get::<String>("connections.db.url").unwrap(), "sqlite:///b.db");
+        let s = Secrets::load(&[
+            SecretsSource::File(global.clone()),
+            SecretsSource::File(project.clone()),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.get::<String>("connections.db.url").unwrap(),
+            "sqlite:///b.db"
+        );
         assert_eq!(s.get::<i64>("connections.db.pool").unwrap(), 5);
         assert_eq!(s.origin("connections.db.url").unwrap().file, project);
         assert_eq!(s.origin("connections.db.url").unwrap().line, 3);
@@ -603,10 +621,17 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::MissingKey);
         assert!(err.message().contains("`connections.b`"), "{err}");
 
-        let bad = write(dir.path(), "bad.toml", "[connections.a]\nurl = \"x\"\nport = = 3\n");
+        let bad = write(
+            dir.path(),
+            "bad.toml",
+            "[connections.a]\nurl = \"x\"\nport = = 3\n",
+        );
         let err = Secrets::load(&[SecretsSource::File(bad.clone())]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::SecretsParse);
-        assert!(err.to_string().contains(&format!("{}:3:", bad.display())), "{err}");
+        assert!(
+            err.to_string().contains(&format!("{}:3:", bad.display())),
+            "{err}"
+        );
     }
 
     #[test]
@@ -623,7 +648,8 @@ mod tests {
         assert_eq!(s.get::<String>("b").unwrap(), "fallback");
         assert_eq!(s.get::<String>("c").unwrap(), "${env:KEEP}");
 
-        let err = Secrets::from_toml("s.toml", "\n\nx = \"${env:DATACONN_UNSET_VAR}\"").unwrap_err();
+        let err =
+            Secrets::from_toml("s.toml", "\n\nx = \"${env:DATACONN_UNSET_VAR}\"").unwrap_err();
         assert_eq!(err.kind(), ErrorKind::SecretsParse);
         assert!(err.to_string().contains("s.toml:3"), "{err}");
         assert!(err.to_string().contains("DATACONN_UNSET_VAR"), "{err}");

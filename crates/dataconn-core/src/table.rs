@@ -81,7 +81,11 @@ impl Table {
 
     /// Column names, in order.
     pub fn column_names(&self) -> Vec<&str> {
-        self.schema.fields().iter().map(|f| f.name().as_str()).collect()
+        self.schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect()
     }
 
     /// One column as a single array (the batches' pieces concatenated).
@@ -98,8 +102,11 @@ impl Table {
                 ),
             )
         })?;
-        let pieces: Vec<&dyn arrow::array::Array> =
-            self.batches.iter().map(|b| b.column(index).as_ref()).collect();
+        let pieces: Vec<&dyn arrow::array::Array> = self
+            .batches
+            .iter()
+            .map(|b| b.column(index).as_ref())
+            .collect();
         if pieces.is_empty() {
             return Ok(arrow::array::new_empty_array(
                 self.schema.field(index).data_type(),
@@ -113,7 +120,10 @@ impl Table {
     /// # Errors
     /// An Arrow error if the batches cannot be concatenated (they always share a schema).
     pub fn to_record_batch(&self) -> Result<RecordBatch> {
-        Ok(arrow::compute::concat_batches(&self.schema, self.batches.iter())?)
+        Ok(arrow::compute::concat_batches(
+            &self.schema,
+            self.batches.iter(),
+        )?)
     }
 
     /// Bytes held by the Arrow buffers (what the cache's byte budget counts).
@@ -129,7 +139,9 @@ impl Table {
     /// # Errors
     /// [`ErrorKind::Io`] when writing fails.
     pub fn write_csv<W: Write>(&self, out: W) -> Result<()> {
-        let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(out);
+        let mut writer = arrow::csv::WriterBuilder::new()
+            .with_header(true)
+            .build(out);
         for batch in self.batches.iter() {
             writer.write(batch).map_err(io_error)?;
         }
@@ -167,7 +179,8 @@ impl Table {
     pub fn to_csv(&self) -> Result<String> {
         let mut out = Vec::new();
         self.write_csv(&mut out)?;
-        String::from_utf8(out).map_err(|e| Error::internal("CSV writer produced invalid UTF-8").with_source(e))
+        String::from_utf8(out)
+            .map_err(|e| Error::internal("CSV writer produced invalid UTF-8").with_source(e))
     }
 
     /// The table as a JSON array of objects.
@@ -177,7 +190,8 @@ impl Table {
     pub fn to_json(&self) -> Result<String> {
         let mut out = Vec::new();
         self.write_json(&mut out)?;
-        String::from_utf8(out).map_err(|e| Error::internal("JSON writer produced invalid UTF-8").with_source(e))
+        String::from_utf8(out)
+            .map_err(|e| Error::internal("JSON writer produced invalid UTF-8").with_source(e))
     }
 
     /// The batches as a stream (for code written against streams of results).
@@ -195,9 +209,14 @@ impl fmt::Display for Table {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.batches.is_empty() {
             let empty = RecordBatch::new_empty(self.schema.clone());
-            return write!(f, "{}", arrow::util::pretty::pretty_format_batches(&[empty]).map_err(|_| fmt::Error)?);
+            return write!(
+                f,
+                "{}",
+                arrow::util::pretty::pretty_format_batches(&[empty]).map_err(|_| fmt::Error)?
+            );
         }
-        let shown = arrow::util::pretty::pretty_format_batches(&self.batches).map_err(|_| fmt::Error)?;
+        let shown =
+            arrow::util::pretty::pretty_format_batches(&self.batches).map_err(|_| fmt::Error)?;
         write!(f, "{shown}")
     }
 }

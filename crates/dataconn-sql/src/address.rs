@@ -16,7 +16,10 @@ use crate::config::{SqlConfig, is_sqlite};
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Target {
     /// A SQLite file, or memory when `path` is `None`.
-    Sqlite { path: Option<PathBuf>, read_only: bool },
+    Sqlite {
+        path: Option<PathBuf>,
+        read_only: bool,
+    },
     /// A PostgreSQL URL (`postgres://...`).
     Postgres(Secret),
     /// A MySQL or MariaDB URL (`mysql://...`).
@@ -47,7 +50,11 @@ fn from_url(url: &str) -> Result<Target> {
              found no scheme",
         ));
     };
-    let dialect = scheme.split('+').next().unwrap_or(scheme).to_ascii_lowercase();
+    let dialect = scheme
+        .split('+')
+        .next()
+        .unwrap_or(scheme)
+        .to_ascii_lowercase();
     match dialect.as_str() {
         "sqlite" => Ok(sqlite_from_url_rest(rest)),
         "postgres" | "postgresql" => Ok(Target::Postgres(Secret::new(format!("postgres:{rest}")))),
@@ -82,13 +89,24 @@ fn sqlite_from_url_rest(rest: &str) -> Target {
 fn from_parts(config: &SqlConfig) -> Result<Target> {
     let dialect = config.dialect.as_deref().unwrap_or_default();
     if is_sqlite(dialect) {
-        let path = config.database.clone().filter(|d| !d.is_empty() && d != ":memory:");
+        let path = config
+            .database
+            .clone()
+            .filter(|d| !d.is_empty() && d != ":memory:");
         return Ok(Target::Sqlite {
             path: path.map(PathBuf::from),
-            read_only: config.query.as_ref().and_then(|q| q.get("mode")).is_some_and(|m| m == "ro"),
+            read_only: config
+                .query
+                .as_ref()
+                .and_then(|q| q.get("mode"))
+                .is_some_and(|m| m == "ro"),
         });
     }
-    let scheme = dialect.split('+').next().unwrap_or(dialect).to_ascii_lowercase();
+    let scheme = dialect
+        .split('+')
+        .next()
+        .unwrap_or(dialect)
+        .to_ascii_lowercase();
     let mut url = format!("{scheme}://");
     if let Some(user) = &config.username {
         url.push_str(&percent_encode(user));
@@ -145,7 +163,10 @@ mod tests {
     fn sqlalchemy_and_sqlx_sqlite_urls() {
         let cases = [
             ("sqlite:///pets.db", sqlite(Some("pets.db"), false)),
-            ("sqlite:////data/pets.db", sqlite(Some("/data/pets.db"), false)),
+            (
+                "sqlite:////data/pets.db",
+                sqlite(Some("/data/pets.db"), false),
+            ),
             ("sqlite+pysqlite:///a/b.db", sqlite(Some("a/b.db"), false)),
             ("sqlite://", sqlite(None, false)),
             ("sqlite:///:memory:", sqlite(None, false)),
@@ -170,8 +191,13 @@ mod tests {
             query: Some([("sslmode".to_owned(), "require".to_owned())].into()),
             ..SqlConfig::default()
         };
-        let Target::Postgres(url) = target(&config).unwrap() else { panic!("not postgres") };
-        assert_eq!(url.expose(), "postgres://me%40corp:p%40ss%3Aw%2Frd@db.local:5433/app?sslmode=require");
+        let Target::Postgres(url) = target(&config).unwrap() else {
+            panic!("not postgres")
+        };
+        assert_eq!(
+            url.expose(),
+            "postgres://me%40corp:p%40ss%3Aw%2Frd@db.local:5433/app?sslmode=require"
+        );
     }
 
     #[test]

@@ -5,8 +5,8 @@ use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use dataconn_core::{
-    CacheScope, ConnectContext, Connection, ConnectionConfig, Connector, Error, ErrorKind, Query, Result, Ttl,
-    TypedConnection,
+    CacheScope, ConnectContext, Connection, ConnectionConfig, Connector, Error, ErrorKind, Query,
+    Result, Ttl, TypedConnection,
 };
 
 use crate::address::{Target, target};
@@ -49,8 +49,10 @@ pub(crate) struct Settings {
 impl Settings {
     fn from_config(config: &ConnectionConfig) -> Result<Settings> {
         let parsed: SqlConfig = config.parse()?;
-        let target = target(&parsed)
-            .map_err(|e| e.with_connection(config.name(), crate::TYPE).scrub(&config.sensitive_values()))?;
+        let target = target(&parsed).map_err(|e| {
+            e.with_connection(config.name(), crate::TYPE)
+                .scrub(&config.sensitive_values())
+        })?;
         Ok(Settings {
             target,
             pool: parsed.pool_settings(),
@@ -75,7 +77,9 @@ impl Pool {
         match target {
             #[cfg(feature = "sqlite")]
             Target::Sqlite { path, read_only } => {
-                crate::sqlite::connect(path.as_deref(), *read_only, settings).await.map(Pool::Sqlite)
+                crate::sqlite::connect(path.as_deref(), *read_only, settings)
+                    .await
+                    .map(Pool::Sqlite)
             }
             other => {
                 let _ = settings;
@@ -136,7 +140,10 @@ impl SqlConnection {
         let name = ctx.config.name().to_owned();
         let pool = Pool::open(&settings.target, &settings.pool)
             .await
-            .map_err(|e| e.with_connection(&name, crate::TYPE).scrub(&settings.sensitive))?;
+            .map_err(|e| {
+                e.with_connection(&name, crate::TYPE)
+                    .scrub(&settings.sensitive)
+            })?;
         Ok(SqlConnection {
             name,
             state: RwLock::new(State {
@@ -149,11 +156,15 @@ impl SqlConnection {
     }
 
     fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn settings(&self) -> Arc<Settings> {
@@ -163,7 +174,8 @@ impl SqlConnection {
     /// Name this connection in an error and mask its secrets.
     pub(crate) fn fail(&self, err: Error) -> Error {
         let sensitive = self.read_state().settings.sensitive.clone();
-        err.with_connection(&self.name, crate::TYPE).scrub(&sensitive)
+        err.with_connection(&self.name, crate::TYPE)
+            .scrub(&sensitive)
     }
 
     /// The pool, connecting again after a [`Connection::reset`].
@@ -185,7 +197,9 @@ impl SqlConnection {
             }
             state.settings.clone()
         };
-        let pool = Pool::open(&settings.target, &settings.pool).await.map_err(|e| self.fail(e))?;
+        let pool = Pool::open(&settings.target, &settings.pool)
+            .await
+            .map_err(|e| self.fail(e))?;
         let mut state = self.write_state();
         Ok(state.pool.get_or_insert(pool).clone())
     }
@@ -227,7 +241,9 @@ impl Connection for SqlConnection {
     }
 
     async fn health_check(&self) -> Result<()> {
-        self.fetch("select 1", &dataconn_core::Params::new()).await.map(|_| ())
+        self.fetch("select 1", &dataconn_core::Params::new())
+            .await
+            .map(|_| ())
     }
 
     async fn reset(&self) -> Result<()> {
@@ -269,7 +285,11 @@ impl Connection for SqlConnection {
 
 #[async_trait]
 impl Query for SqlConnection {
-    async fn fetch(&self, sql: &str, params: &dataconn_core::Params) -> Result<dataconn_core::Table> {
+    async fn fetch(
+        &self,
+        sql: &str,
+        params: &dataconn_core::Params,
+    ) -> Result<dataconn_core::Table> {
         crate::query::fetch(self, sql, params).await
     }
 

@@ -93,9 +93,14 @@ impl ConnectorConfig for SqlConfig {
                         .to_owned(),
                 ),
                 Some(d) if !is_sqlite(d) => {
-                    for (key, present) in [("username", self.username.is_some()), ("host", self.host.is_some())] {
+                    for (key, present) in [
+                        ("username", self.username.is_some()),
+                        ("host", self.host.is_some()),
+                    ] {
                         if !present {
-                            problems.push(format!("expected `{key}` for the {d} dialect (no `url` given), found none"));
+                            problems.push(format!(
+                                "expected `{key}` for the {d} dialect (no `url` given), found none"
+                            ));
                         }
                     }
                 }
@@ -115,7 +120,10 @@ impl ConnectorConfig for SqlConfig {
             }
         }
         if self.batch_size == Some(0) {
-            problems.push(format!("expected `batch_size` above 0, found 0 ({})", config.origin("batch_size")));
+            problems.push(format!(
+                "expected `batch_size` above 0, found 0 ({})",
+                config.origin("batch_size")
+            ));
         }
         if let Some(kwargs) = &self.create_engine_kwargs {
             for key in kwargs.keys() {
@@ -131,10 +139,20 @@ impl ConnectorConfig for SqlConfig {
     }
 }
 
-const ENGINE_KWARGS: &[&str] = &["pool_size", "max_overflow", "pool_pre_ping", "pool_recycle", "pool_timeout", "echo"];
+const ENGINE_KWARGS: &[&str] = &[
+    "pool_size",
+    "max_overflow",
+    "pool_pre_ping",
+    "pool_recycle",
+    "pool_timeout",
+    "echo",
+];
 
 pub(crate) fn is_sqlite(dialect: &str) -> bool {
-    dialect.split('+').next().is_some_and(|d| d.eq_ignore_ascii_case("sqlite"))
+    dialect
+        .split('+')
+        .next()
+        .is_some_and(|d| d.eq_ignore_ascii_case("sqlite"))
 }
 
 /// A TTL-style value as a TTL: a number of seconds or a string such as `"10m"`.
@@ -167,7 +185,10 @@ pub(crate) struct PoolSettings {
 impl SqlConfig {
     /// The default TTL of `query()` results.
     pub(crate) fn default_ttl(&self) -> Ttl {
-        self.ttl.as_ref().and_then(|v| ttl_value(v).ok()).unwrap_or(Ttl::Forever)
+        self.ttl
+            .as_ref()
+            .and_then(|v| ttl_value(v).ok())
+            .unwrap_or(Ttl::Forever)
     }
 
     pub(crate) fn batch_rows(&self) -> usize {
@@ -178,7 +199,8 @@ impl SqlConfig {
         let kwargs = self.create_engine_kwargs.clone().unwrap_or_default();
         let kw_int = |k: &str| kwargs.get(k).and_then(Value::as_integer);
         let kw_duration = |k: &str| kwargs.get(k).and_then(|v| duration_value(v).ok().flatten());
-        let engine_max = kw_int("pool_size").map(|size| size + kw_int("max_overflow").unwrap_or(10));
+        let engine_max =
+            kw_int("pool_size").map(|size| size + kw_int("max_overflow").unwrap_or(10));
         let own = |v: &Option<Value>| v.as_ref().and_then(|v| duration_value(v).ok().flatten());
         PoolSettings {
             max_connections: self

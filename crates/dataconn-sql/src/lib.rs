@@ -23,6 +23,9 @@
 //! |---|---|
 //! | `sqlite` (default) | SQLite, bundled |
 
+#[cfg(not(feature = "sqlite"))]
+compile_error!("dataconn-sql needs a database driver: enable its `sqlite` feature");
+
 mod address;
 mod backend;
 mod config;
@@ -49,17 +52,33 @@ pub fn register(registry: &Registry) {
 /// Map a sqlx error onto dataconn's kinds.
 pub(crate) fn sqlx_error(err: sqlx::Error) -> Error {
     let (kind, temporary, what) = match &err {
-        sqlx::Error::Database(_) => (ErrorKind::Query, false, "the database rejected the statement"),
-        sqlx::Error::PoolTimedOut => (ErrorKind::Timeout, true, "no pooled connection became free in time"),
+        sqlx::Error::Database(_) => (
+            ErrorKind::Query,
+            false,
+            "the database rejected the statement",
+        ),
+        sqlx::Error::PoolTimedOut => (
+            ErrorKind::Timeout,
+            true,
+            "no pooled connection became free in time",
+        ),
         sqlx::Error::PoolClosed => (ErrorKind::Closed, false, "the pool is closed"),
         sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => {
             (ErrorKind::Connect, true, "the database connection failed")
         }
-        sqlx::Error::Configuration(_) => (ErrorKind::Config, false, "the driver rejected the configuration"),
-        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::Encode(_) => {
-            (ErrorKind::TypeConversion, false, "a value could not be converted")
-        }
+        sqlx::Error::Configuration(_) => (
+            ErrorKind::Config,
+            false,
+            "the driver rejected the configuration",
+        ),
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::Encode(_) => (
+            ErrorKind::TypeConversion,
+            false,
+            "a value could not be converted",
+        ),
         _ => (ErrorKind::Query, false, "the statement failed"),
     };
-    Error::new(kind, what).set_temporary(temporary).with_source(err)
+    Error::new(kind, what)
+        .set_temporary(temporary)
+        .with_source(err)
 }

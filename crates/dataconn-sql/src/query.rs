@@ -36,7 +36,8 @@ pub(crate) async fn fetch(conn: &SqlConnection, sql: &str, params: &Params) -> R
     let result = match &pool {
         #[cfg(feature = "sqlite")]
         Pool::Sqlite(pool) => {
-            crate::sqlite::read::read_pooled(pool, rewritten.sql, rewritten.values, batch_rows).await
+            crate::sqlite::read::read_pooled(pool, rewritten.sql, rewritten.values, batch_rows)
+                .await
         }
     };
     result.map_err(|e| conn.fail(e))
@@ -49,7 +50,10 @@ pub(crate) async fn execute(conn: &SqlConnection, sql: &str, params: &Params) ->
     let rewritten = rewrite(sql, params, dialect_of(&pool)).map_err(|e| conn.fail(e))?;
     let result = match &pool {
         #[cfg(feature = "sqlite")]
-        Pool::Sqlite(pool) => sqlite_statement(rewritten).execute(pool).await.map(|r| r.rows_affected()),
+        Pool::Sqlite(pool) => sqlite_statement(rewritten)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
     };
     // Invalidate even on failure: a multi-statement write may have partly applied.
     conn.invalidate();

@@ -35,7 +35,11 @@ impl<'c> Session<'c> {
         let dialect = dialect_of(&pool);
         let tx = match pool {
             #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await.map_err(|e| conn.fail(crate::sqlx_error(e)))?),
+            Pool::Sqlite(pool) => Tx::Sqlite(
+                pool.begin()
+                    .await
+                    .map_err(|e| conn.fail(crate::sqlx_error(e)))?,
+            ),
         };
         Ok(Session {
             conn,
@@ -82,9 +86,14 @@ impl<'c> Session<'c> {
         let batch_rows = conn.settings().batch_rows;
         match self.tx()? {
             #[cfg(feature = "sqlite")]
-            Tx::Sqlite(tx) => crate::sqlite::read::read_on(&mut **tx, &rewritten.sql, &rewritten.values, batch_rows)
-                .await
-                .map_err(|e| conn.fail(e)),
+            Tx::Sqlite(tx) => crate::sqlite::read::read_on(
+                tx,
+                &rewritten.sql,
+                &rewritten.values,
+                batch_rows,
+            )
+            .await
+            .map_err(|e| conn.fail(e)),
         }
     }
 
@@ -97,7 +106,10 @@ impl<'c> Session<'c> {
         let tx = self.tx.take();
         let result = match tx {
             #[cfg(feature = "sqlite")]
-            Some(Tx::Sqlite(tx)) => tx.commit().await.map_err(|e| conn.fail(crate::sqlx_error(e))),
+            Some(Tx::Sqlite(tx)) => tx
+                .commit()
+                .await
+                .map_err(|e| conn.fail(crate::sqlx_error(e))),
             None => Ok(()),
         };
         conn.invalidate();
@@ -112,7 +124,10 @@ impl<'c> Session<'c> {
         let conn = self.conn;
         match self.tx.take() {
             #[cfg(feature = "sqlite")]
-            Some(Tx::Sqlite(tx)) => tx.rollback().await.map_err(|e| conn.fail(crate::sqlx_error(e))),
+            Some(Tx::Sqlite(tx)) => tx
+                .rollback()
+                .await
+                .map_err(|e| conn.fail(crate::sqlx_error(e))),
             None => Ok(()),
         }
     }

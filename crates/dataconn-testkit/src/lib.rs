@@ -55,7 +55,12 @@ pub trait Harness: Send + Sync {
     ///
     /// # Errors
     /// When the data source refuses.
-    async fn seed(&self, conn: &Arc<dyn Connection>, table: &str, rows: &[(i64, &str)]) -> Result<()>;
+    async fn seed(
+        &self,
+        conn: &Arc<dyn Connection>,
+        table: &str,
+        rows: &[(i64, &str)],
+    ) -> Result<()>;
 
     /// The query selecting `id, label` from `table` where `id >= :min`, ordered by `id`.
     fn select_sql(&self, table: &str) -> String {
@@ -97,7 +102,8 @@ pub fn hub<H: Harness>(h: &H, sections: &[(&str, &Table)]) -> Connections {
 
 fn ids(table: &dataconn_core::Table) -> Vec<i64> {
     let column = table.column("id").expect("the result has an `id` column");
-    let column = arrow::compute::cast(&column, &arrow::datatypes::DataType::Int64).expect("`id` casts to Int64");
+    let column = arrow::compute::cast(&column, &arrow::datatypes::DataType::Int64)
+        .expect("`id` casts to Int64");
     let ints = column.as_primitive::<Int64Type>();
     (0..ints.len()).map(|i| ints.value(i)).collect()
 }
@@ -106,13 +112,24 @@ fn ids(table: &dataconn_core::Table) -> Vec<i64> {
 /// closest known key.
 pub async fn config_errors_are_clear<H: Harness>(h: &H) {
     let mut options = h.options("config").await;
-    let first_key = options.keys().next().cloned().expect("harness options are not empty");
+    let first_key = options
+        .keys()
+        .next()
+        .cloned()
+        .expect("harness options are not empty");
     let typo = format!("{first_key}x");
     options.insert(typo.clone(), Value::Integer(1));
     options.insert("no_such_key_at_all".into(), Value::Boolean(true));
     let hub = hub(h, &[("typo_db", &options)]);
-    let err = hub.connect("typo_db").await.expect_err("unknown keys must fail the connect");
-    assert_eq!(err.kind(), ErrorKind::Config, "unknown keys are a config error: {err}");
+    let err = hub
+        .connect("typo_db")
+        .await
+        .expect_err("unknown keys must fail the connect");
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Config,
+        "unknown keys are a config error: {err}"
+    );
     let msg = err.to_string();
     for needle in [
         format!("`{typo}`"),
@@ -121,7 +138,10 @@ pub async fn config_errors_are_clear<H: Harness>(h: &H) {
         "testkit/secrets.toml:".to_owned(),
         "typo_db".to_owned(),
     ] {
-        assert!(msg.contains(&needle), "the error should mention {needle}: {msg}");
+        assert!(
+            msg.contains(&needle),
+            "the error should mention {needle}: {msg}"
+        );
     }
 }
 
@@ -129,14 +149,24 @@ pub async fn config_errors_are_clear<H: Harness>(h: &H) {
 pub async fn query_round_trips<H: Harness>(h: &H) {
     let options = h.options("round_trip").await;
     let hub = hub(h, &[("rt", &options)]);
-    let conn = hub.connect("rt").await.expect("the harness options connect");
+    let conn = hub
+        .connect("rt")
+        .await
+        .expect("the harness options connect");
     let Some(q) = conn.as_query() else {
-        println!("testkit: {} has no query capability; query_round_trips skipped", h.connection_type());
+        println!(
+            "testkit: {} has no query capability; query_round_trips skipped",
+            h.connection_type()
+        );
         return;
     };
-    h.seed(&conn, "kit_round_trip", &[(1, "one"), (2, "two"), (3, "three")])
-        .await
-        .expect("seeding works");
+    h.seed(
+        &conn,
+        "kit_round_trip",
+        &[(1, "one"), (2, "two"), (3, "three")],
+    )
+    .await
+    .expect("seeding works");
     let table = q
         .query(h.select_sql("kit_round_trip"))
         .param("min", 2)
@@ -144,7 +174,8 @@ pub async fn query_round_trips<H: Harness>(h: &H) {
         .expect("the select runs");
     assert_eq!(ids(&table), [2, 3]);
     let labels = table.column("label").expect("a `label` column");
-    let labels = arrow::compute::cast(&labels, &arrow::datatypes::DataType::Utf8).expect("label casts to text");
+    let labels = arrow::compute::cast(&labels, &arrow::datatypes::DataType::Utf8)
+        .expect("label casts to text");
     let labels = labels.as_string::<i32>();
     assert_eq!((labels.value(0), labels.value(1)), ("two", "three"));
 
@@ -153,19 +184,32 @@ pub async fn query_round_trips<H: Harness>(h: &H) {
         .await
         .expect_err("a missing parameter is an error");
     assert_eq!(err.kind(), ErrorKind::Parameter, "{err}");
-    assert!(err.to_string().contains(":min"), "the error names the parameter: {err}");
+    assert!(
+        err.to_string().contains(":min"),
+        "the error names the parameter: {err}"
+    );
 }
 
 /// After `reset` the connection works again; after `close` it fails with `Closed`.
 pub async fn reset_reconnects_and_close_closes<H: Harness>(h: &H) {
     let options = h.options("reset").await;
     let hub = hub(h, &[("reset_db", &options)]);
-    let conn = hub.connect("reset_db").await.expect("the harness options connect");
-    conn.health_check().await.expect("a fresh connection is healthy");
+    let conn = hub
+        .connect("reset_db")
+        .await
+        .expect("the harness options connect");
+    conn.health_check()
+        .await
+        .expect("a fresh connection is healthy");
     conn.reset().await.expect("reset succeeds");
-    conn.health_check().await.expect("reset reconnects on next use");
+    conn.health_check()
+        .await
+        .expect("reset reconnects on next use");
     conn.close().await.expect("close succeeds");
-    let err = conn.health_check().await.expect_err("a closed connection fails");
+    let err = conn
+        .health_check()
+        .await
+        .expect_err("a closed connection fails");
     assert_eq!(err.kind(), ErrorKind::Closed, "{err}");
 }
 
@@ -178,34 +222,67 @@ pub async fn cache_identity_is_per_connection<H: Harness>(h: &H) {
     let ca = hub.connect("a").await.expect("a connects");
     let cb = hub.connect("b").await.expect("b connects");
     let (Some(qa), Some(qb)) = (ca.as_query(), cb.as_query()) else {
-        println!("testkit: {} has no query capability; cache identity skipped", h.connection_type());
+        println!(
+            "testkit: {} has no query capability; cache identity skipped",
+            h.connection_type()
+        );
         return;
     };
-    h.seed(&ca, "kit_identity", &[(1, "a")]).await.expect("seed a");
-    h.seed(&cb, "kit_identity", &[(2, "b"), (3, "b")]).await.expect("seed b");
+    h.seed(&ca, "kit_identity", &[(1, "a")])
+        .await
+        .expect("seed a");
+    h.seed(&cb, "kit_identity", &[(2, "b"), (3, "b")])
+        .await
+        .expect("seed b");
     let sql = h.select_sql("kit_identity");
     let ra = qa.query(&sql).param("min", 0).await.expect("query a");
     let before = hub.cache().stats();
     let rb = qb.query(&sql).param("min", 0).await.expect("query b");
     assert_eq!(ids(&ra), [1], "connection a sees its own rows");
-    assert_eq!(ids(&rb), [2, 3], "connection b must not get a's cached result");
-    assert_eq!(hub.cache().stats().misses, before.misses + 1, "b's first query runs");
+    assert_eq!(
+        ids(&rb),
+        [2, 3],
+        "connection b must not get a's cached result"
+    );
+    assert_eq!(
+        hub.cache().stats().misses,
+        before.misses + 1,
+        "b's first query runs"
+    );
 
-    let again = qa.query(&sql).param("min", 0).ttl(Ttl::Forever).await.expect("query a again");
+    let again = qa
+        .query(&sql)
+        .param("min", 0)
+        .ttl(Ttl::Forever)
+        .await
+        .expect("query a again");
     assert_eq!(ids(&again), [1]);
-    assert_eq!(hub.cache().stats().hits, before.hits + 1, "the repeated query is a cache hit");
+    assert_eq!(
+        hub.cache().stats().hits,
+        before.hits + 1,
+        "the repeated query is a cache hit"
+    );
 
     let same = hub.connect("a").await.expect("a again");
-    assert!(Arc::ptr_eq(&ca, &same), "the same name and config give the same shared connection");
+    assert!(
+        Arc::ptr_eq(&ca, &same),
+        "the same name and config give the same shared connection"
+    );
 }
 
 /// A failed query is not cached: once the cause is fixed, the same query succeeds.
 pub async fn errors_are_not_cached<H: Harness>(h: &H) {
     let options = h.options("errors").await;
     let hub = hub(h, &[("errs", &options)]);
-    let conn = hub.connect("errs").await.expect("the harness options connect");
+    let conn = hub
+        .connect("errs")
+        .await
+        .expect("the harness options connect");
     let Some(q) = conn.as_query() else {
-        println!("testkit: {} has no query capability; errors_are_not_cached skipped", h.connection_type());
+        println!(
+            "testkit: {} has no query capability; errors_are_not_cached skipped",
+            h.connection_type()
+        );
         return;
     };
     let sql = h.select_sql("kit_later");
@@ -215,24 +292,47 @@ pub async fn errors_are_not_cached<H: Harness>(h: &H) {
         .params(params.clone())
         .await
         .expect_err("the table does not exist yet");
-    h.seed(&conn, "kit_later", &[(5, "five")]).await.expect("seed");
-    let table = q.query(&sql).params(params).await.expect("the error was not cached");
+    h.seed(&conn, "kit_later", &[(5, "five")])
+        .await
+        .expect("seed");
+    let table = q
+        .query(&sql)
+        .params(params)
+        .await
+        .expect("the error was not cached");
     assert_eq!(ids(&table), [5]);
 }
 
 /// Secret values never appear in a failed connect's error or in `Debug` output.
 pub async fn secrets_never_leak<H: Harness>(h: &H) {
     let (failing, secrets) = h.failing_options();
-    assert!(!secrets.is_empty(), "failing_options must name the secret values it holds");
+    assert!(
+        !secrets.is_empty(),
+        "failing_options must name the secret values it holds"
+    );
     let hub = hub(h, &[("leaky", &failing)]);
-    let err = hub.connect("leaky").await.expect_err("failing options must fail");
-    let shown = format!("{err} || {err:?} || {:?}", std::error::Error::source(&err).map(ToString::to_string));
+    let err = hub
+        .connect("leaky")
+        .await
+        .expect_err("failing options must fail");
+    let shown = format!(
+        "{err} || {err:?} || {:?}",
+        std::error::Error::source(&err).map(ToString::to_string)
+    );
     for secret in &secrets {
-        assert!(!shown.contains(secret.as_str()), "a secret leaked into the error: {shown}");
+        assert!(
+            !shown.contains(secret.as_str()),
+            "a secret leaked into the error: {shown}"
+        );
     }
-    let config = hub.resolve("leaky", None, &Table::new()).expect("the section resolves");
+    let config = hub
+        .resolve("leaky", None, &Table::new())
+        .expect("the section resolves");
     let debug = format!("{config:?} {:?}", hub.secrets());
     for secret in &secrets {
-        assert!(!debug.contains(secret.as_str()), "a secret leaked into Debug: {debug}");
+        assert!(
+            !debug.contains(secret.as_str()),
+            "a secret leaked into Debug: {debug}"
+        );
     }
 }

@@ -62,7 +62,12 @@ pub fn connection<T: TypedConnection>(name: &str) -> Result<Arc<T>> {
 ///
 /// # Errors
 /// As the async `query`.
-pub fn query<C: Query + 'static>(conn: &Arc<C>, sql: &str, params: Params, ttl: impl IntoTtl) -> Result<Table> {
+pub fn query<C: Query + 'static>(
+    conn: &Arc<C>,
+    sql: &str,
+    params: Params,
+    ttl: impl IntoTtl,
+) -> Result<Table> {
     let conn = conn.clone();
     let sql = sql.to_owned();
     let ttl = ttl.into_ttl()?;

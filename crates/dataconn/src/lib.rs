@@ -36,35 +36,35 @@
 //! | feature | enables |
 //! |---|---|
 //! | `sqlite` (default) | the SQL connector with bundled SQLite |
-//! | `sql` | the SQL connector without a database driver |
+//! | `sql` | the same as `sqlite` |
 
 pub mod blocking;
 
 use std::sync::{Arc, Mutex};
 
 pub use dataconn_core::{
-    CacheLimit, CacheStats, ConnectContext, ConnectRequest, Connection, ConnectionConfig, Connections,
-    ConnectionsBuilder, Connector, ConnectorConfig, Dialect, Error, ErrorKind, IntoTtl, Params, Query, QueryCache,
-    QueryExt, QueryRequest, Registry, Result, Secret, Secrets, SecretsSource, Table, Ttl, TypedConnection, Value,
-    downcast, params,
+    CacheLimit, CacheScope, CacheStats, ConnectContext, ConnectRequest, Connection,
+    ConnectionConfig, Connections, ConnectionsBuilder, Connector, ConnectorConfig, Dialect, Error,
+    ErrorKind, IntoTtl, Params, Query, QueryCache, QueryExt, QueryRequest, Registry, Result,
+    Secret, Secrets, SecretsSource, Table, Ttl, TypedConnection, Value, downcast, params,
 };
 
 /// The crates whose types appear in dataconn's API (Arrow, TOML).
 pub use dataconn_core::reexports;
 
 /// The SQL connector: SQLite, PostgreSQL, MySQL/MariaDB.
-#[cfg(feature = "sql")]
+#[cfg(feature = "_sql")]
 pub mod sql {
     pub use dataconn_sql::*;
 }
 
-#[cfg(feature = "sql")]
+#[cfg(feature = "_sql")]
 pub use dataconn_sql::{Session, SqlConnection};
 
 /// A registry holding every connector this build's features enable.
 pub fn default_registry() -> Registry {
     let registry = Registry::new();
-    #[cfg(feature = "sql")]
+    #[cfg(feature = "_sql")]
     dataconn_sql::register(&registry);
     registry
 }
@@ -82,11 +82,16 @@ static DEFAULT: Mutex<Option<Connections>> = Mutex::new(None);
 /// # Errors
 /// [`ErrorKind::SecretsParse`] when a secrets file does not parse.
 pub fn connections() -> Result<Connections> {
-    let mut slot = DEFAULT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut slot = DEFAULT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(hub) = slot.as_ref() {
         return Ok(hub.clone());
     }
-    let hub = Connections::builder().registry(default_registry()).watch(true).build()?;
+    let hub = Connections::builder()
+        .registry(default_registry())
+        .watch(true)
+        .build()?;
     *slot = Some(hub.clone());
     Ok(hub)
 }

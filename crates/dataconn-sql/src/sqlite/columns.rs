@@ -10,7 +10,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BinaryBuilder, Float64Builder, Int64Builder, NullArray, StringBuilder};
+use arrow::array::{
+    ArrayRef, BinaryBuilder, Float64Builder, Int64Builder, NullArray, StringBuilder,
+};
 use arrow::datatypes::DataType;
 use dataconn_core::{Error, ErrorKind, Result};
 use rusqlite::types::ValueRef;
@@ -28,7 +30,9 @@ pub(crate) enum Kind {
 impl Kind {
     /// SQLite's affinity rules (section 3.1 of "Datatypes In SQLite").
     pub(crate) fn from_decltype(decl: Option<&str>) -> Kind {
-        let Some(decl) = decl else { return Kind::Unknown };
+        let Some(decl) = decl else {
+            return Kind::Unknown;
+        };
         let upper = decl.to_ascii_uppercase();
         if upper.contains("INT") {
             Kind::Int
@@ -150,7 +154,10 @@ impl ColumnBuilder {
         std::str::from_utf8(bytes).map_err(|e| {
             Error::new(
                 ErrorKind::TypeConversion,
-                format!("column `{}` holds text that is not UTF-8; expected UTF-8 text", self.name),
+                format!(
+                    "column `{}` holds text that is not UTF-8; expected UTF-8 text",
+                    self.name
+                ),
             )
             .with_source(e)
         })
@@ -203,7 +210,10 @@ impl ColumnBuilder {
             .map(|c| cast_to(c, &target))
             .collect::<Result<_>>()?;
         if cast.len() == 1 {
-            return Ok(cast.into_iter().next().unwrap_or_else(|| Arc::new(NullArray::new(0))));
+            return Ok(cast
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| Arc::new(NullArray::new(0))));
         }
         let refs: Vec<&dyn arrow::array::Array> = cast.iter().map(AsRef::as_ref).collect();
         Ok(arrow::compute::concat(&refs)?)

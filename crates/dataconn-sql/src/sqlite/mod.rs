@@ -13,7 +13,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use crate::config::PoolSettings;
 
 /// Open a pool on a SQLite file (created when missing, unless read-only) or in memory.
-pub(crate) async fn connect(path: Option<&Path>, read_only: bool, pool: &PoolSettings) -> Result<SqlitePool> {
+pub(crate) async fn connect(
+    path: Option<&Path>,
+    read_only: bool,
+    pool: &PoolSettings,
+) -> Result<SqlitePool> {
     let options = match path {
         Some(path) => SqliteConnectOptions::new()
             .filename(path)
@@ -22,13 +26,25 @@ pub(crate) async fn connect(path: Option<&Path>, read_only: bool, pool: &PoolSet
         None => SqliteConnectOptions::new().in_memory(true),
     };
     // Each connection to `:memory:` is its own database: one connection keeps one database.
-    let max = if path.is_none() { 1 } else { pool.max_connections };
+    let max = if path.is_none() {
+        1
+    } else {
+        pool.max_connections
+    };
     SqlitePoolOptions::new()
         .max_connections(max)
         .min_connections(pool.min_connections.min(max))
         .acquire_timeout(pool.acquire_timeout)
-        .idle_timeout(if path.is_none() { None } else { pool.idle_timeout })
-        .max_lifetime(if path.is_none() { None } else { pool.max_lifetime })
+        .idle_timeout(if path.is_none() {
+            None
+        } else {
+            pool.idle_timeout
+        })
+        .max_lifetime(if path.is_none() {
+            None
+        } else {
+            pool.max_lifetime
+        })
         .test_before_acquire(pool.test_before_acquire)
         .connect_with(options)
         .await

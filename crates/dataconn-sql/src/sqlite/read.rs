@@ -29,7 +29,12 @@ unsafe impl Send for RawHandle {}
 ///
 /// The work runs in its own task so that dropping the caller's future cannot release the
 /// connection while the blocking thread still steps on it.
-pub(crate) async fn read_pooled(pool: &SqlitePool, sql: String, values: Vec<Value>, batch_rows: usize) -> Result<Table> {
+pub(crate) async fn read_pooled(
+    pool: &SqlitePool,
+    sql: String,
+    values: Vec<Value>,
+    batch_rows: usize,
+) -> Result<Table> {
     let pool = pool.clone();
     let task = tokio::spawn(async move {
         let mut conn = pool.acquire().await.map_err(crate::sqlx_error)?;
@@ -49,7 +54,12 @@ pub(crate) async fn read_pooled(pool: &SqlitePool, sql: String, values: Vec<Valu
 }
 
 /// Read on a connection the caller holds (a session's transaction), on the current thread.
-pub(crate) async fn read_on(conn: &mut SqliteConnection, sql: &str, values: &[Value], batch_rows: usize) -> Result<Table> {
+pub(crate) async fn read_on(
+    conn: &mut SqliteConnection,
+    sql: &str,
+    values: &[Value],
+    batch_rows: usize,
+) -> Result<Table> {
     let mut locked = conn.lock_handle().await.map_err(crate::sqlx_error)?;
     let raw = locked.as_raw_handle();
     // SAFETY: `locked` keeps sqlx's worker off the handle for the whole synchronous read.
@@ -81,7 +91,12 @@ impl ToSql for Bind<'_> {
 ///
 /// # Safety
 /// `raw` must be an open SQLite connection that no other thread uses until this returns.
-unsafe fn read_raw(raw: NonNull<rusqlite::ffi::sqlite3>, sql: &str, values: &[Value], batch_rows: usize) -> Result<Table> {
+unsafe fn read_raw(
+    raw: NonNull<rusqlite::ffi::sqlite3>,
+    sql: &str,
+    values: &[Value],
+    batch_rows: usize,
+) -> Result<Table> {
     // SAFETY: the caller guarantees exclusive use; `from_handle` does not close it on drop.
     let conn = unsafe { rusqlite::Connection::from_handle(raw.as_ptr()) }.map_err(query_error)?;
     let mut stmt = conn.prepare(sql).map_err(query_error)?;
@@ -97,7 +112,8 @@ unsafe fn read_raw(raw: NonNull<rusqlite::ffi::sqlite3>, sql: &str, values: &[Va
         ));
     }
     for (i, value) in values.iter().enumerate() {
-        stmt.raw_bind_parameter(i + 1, Bind(value)).map_err(query_error)?;
+        stmt.raw_bind_parameter(i + 1, Bind(value))
+            .map_err(query_error)?;
     }
     let mut builders: Vec<ColumnBuilder> = stmt
         .columns()
@@ -156,10 +172,13 @@ unsafe fn read_raw(raw: NonNull<rusqlite::ffi::sqlite3>, sql: &str, values: &[Va
                 .zip(&kinds)
                 .map(|(c, k)| cast_to(c, &k.data_type()))
                 .collect::<Result<Vec<_>>>()?;
-            let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(
-                columns.first().map_or(0, |c| c.len()),
-            ));
-            Ok(RecordBatch::try_new_with_options(schema.clone(), columns, &options)?)
+            let options = arrow::array::RecordBatchOptions::new()
+                .with_row_count(Some(columns.first().map_or(0, |c| c.len())));
+            Ok(RecordBatch::try_new_with_options(
+                schema.clone(),
+                columns,
+                &options,
+            )?)
         })
         .collect::<Result<Vec<_>>>()?;
     Table::try_new(schema, records)

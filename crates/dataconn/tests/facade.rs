@@ -1,0 +1,154 @@
+//! The facade: the default registry, the process-wide hub, the blocking calls, and a
+//! third-party connector passing the conformance suite.
+
+#[path = "../../../examples/custom_connector/memory.rs"]
+mod memory;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use dataconn::reexports::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use dataconn::{Connection, ErrorKind, Registry, SqlConnection, params};
+use dataconn_testkit::Harness;
+use toml::{Table, Value};
+
+struct MemoryHarness;
+
+#[async_trait]
+impl Harness for MemoryHarness {
+    fn registry(&self) -> Registry {
+        let registry = dataconn::default_registry();
+        memory::register(&registry);
+        registry
+    }
+
+    fn connection_type(&self) -> &'static str {
+        memory::TYPE
+    }
+
+    async fn options(&self, label: &str) -> Table {
+        let mut t = Table::new();
+        t.insert("token".into(), Value::String("ok-token".into()));
+        t.insert("label".into(), Value::String(label.into()));
+        t
+    }
+
+    fn failing_options(&self) -> (Table, Vec<String>) {
+        let mut t = Table::new();
+        t.insert("token".into(), Value::String("stolen-token-123".into()));
+        (t, vec!["stolen-token-123".into()])
+    }
+
+    async fn seed(
+        &self,
+        conn: &Arc<dyn Connection>,
+        table: &str,
+        rows: &[(i64, &str)],
+    ) -> dataconn::Result<()> {
+        let conn = dataconn::downcast::<memory::MemoryConnection>(conn.clone())?;
+        let batch = RecordBatch::try_from_iter([
+            (
+                "id",
+                Arc::new(Int64Array::from(
+                    rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+                )) as ArrayRef,
+            ),
+            (
+                "label",
+                Arc::new(StringArray::from(
+                    rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+                )) as ArrayRef,
+            ),
+        ])?;
+        conn.put(table, batch)
+    }
+
+    fn select_sql(&self, table: &str) -> String {
+        format!("scan {table} where id >= :min")
+    }
+}
+
+#[tokio::test]
+async fn third_party_connector_passes_the_conformance_suite() {
+    dataconn_testkit::run_all(&MemoryHarness).await;
+}
+
+#[test]
+fn default_registry_has_what_the_features_enable() {
+    let registry = dataconn::default_registry();
+    assert_eq!(registry.types(), ["sql"]);
+    let err = registry
+        .get("snowflake")
+        .err()
+        .expect("snowflake is not in this build");
+    assert_eq!(err.kind(), ErrorKind::FeatureDisabled);
+    assert!(err.message().contains("feature snowflake"), "{err}");
+    let err = registry.get("sqll").err().expect("a typo is unknown");
+    assert_eq!(err.kind(), ErrorKind::UnknownType);
+    assert!(
+        err.message().contains("did you mean `sql`?") && err.message().contains("registered: sql"),
+        "{err}"
+    );
+}
+
+/// Everything that touches the process-wide hub or the working directory runs in this one
+/// test, in order, so that tests running in parallel cannot disturb each other.
+#[test]
+fn process_wide_hub_and_blocking_calls_work_inside_and_outside_a_runtime() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".streamlit")).unwrap();
+    std::fs::write(
+        dir.path().join(".streamlit/secrets.toml"),
+        "[connections.pets_db]\nurl = \"sqlite:///pets.db\"\n",
+    )
+    .unwrap();
+    std::env::set_current_dir(dir.path()).unwrap();
+
+    // From a plain thread.
+    let conn = dataconn::blocking::connection::<SqlConnection>("pets_db").unwrap();
+    let c = conn.clone();
+    dataconn::blocking::block_on(async move {
+        c.execute(
+            "create table pet_owners (person text, pet text)",
+            params! {},
+        )
+        .await?;
+        c.execute(
+            "insert into pet_owners values (:p, :q)",
+            params! { p: "barbara", q: "cat" },
+        )
+        .await
+    })
+    .unwrap();
+    let cats = dataconn::blocking::query(
+        &conn,
+        "select person from pet_owners where pet = :pet",
+        params! { pet: "cat" },
+        "10m",
+    )
+    .unwrap();
+    assert_eq!(cats.num_rows(), 1);
+    assert!(
+        dir.path().join("pets.db").exists(),
+        "sqlite:///pets.db is relative to the working directory"
+    );
+
+    // From inside a tokio runtime: no "cannot start a runtime from within a runtime" panic.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let again = rt.block_on(async {
+        let conn = dataconn::blocking::connection::<SqlConnection>("pets_db").unwrap();
+        dataconn::blocking::query(&conn, "select * from pet_owners", params! {}, 0).unwrap()
+    });
+    assert_eq!(again.num_rows(), 1);
+
+    // The same name gives the same shared connection.
+    let same = dataconn::blocking::connection::<SqlConnection>("pets_db").unwrap();
+    assert!(Arc::ptr_eq(&conn, &same));
+
+    // An unknown name lists the known ones.
+    let err = dataconn::blocking::connection::<SqlConnection>("pets").unwrap_err();
+    assert!(err.to_string().contains("did you mean `pets_db`"), "{err}");
+}
