@@ -7,7 +7,8 @@
 //!    running the same query uncached; and hits per second on 2 threads.
 //! 2. 16 concurrent identical cold queries: how many executions reach the database.
 //! 3. SQLite, ROWS × 7 columns into Arrow: our `query` against a plain SQLite step loop into
-//!    Arrow builders (the floor) and sqlx's own row stream (`fetch`).
+//!    Arrow builders (the floor) and sqlx's own row stream (`fetch`); connections are opened
+//!    before timing in every case.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,7 +23,10 @@ use sqlx::Row;
 const COLUMNS: &str = "id, qty, price, ratio, name, created, flag";
 
 fn rows_wanted() -> usize {
-    std::env::var("ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000)
+    std::env::var("ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
 }
 
 /// Deterministic rows: ints, floats, text with NULLs (every 7th), timestamps as text.
@@ -101,7 +105,11 @@ struct Builders {
 impl Builders {
     fn new() -> Self {
         Builders {
-            ints: [Int64Builder::new(), Int64Builder::new(), Int64Builder::new()],
+            ints: [
+                Int64Builder::new(),
+                Int64Builder::new(),
+                Int64Builder::new(),
+            ],
             floats: [Float64Builder::new(), Float64Builder::new()],
             texts: [StringBuilder::new(), StringBuilder::new()],
         }
@@ -128,9 +136,10 @@ impl Builders {
 }
 
 /// The floor: step the statement with plain rusqlite into typed Arrow builders.
-fn plain_step_loop(path: &Path) -> RecordBatch {
-    let conn = rusqlite::Connection::open(path).expect("open");
-    let mut stmt = conn.prepare(&format!("select {COLUMNS} from t")).expect("prepare");
+fn plain_step_loop(conn: &rusqlite::Connection) -> RecordBatch {
+    let mut stmt = conn
+        .prepare(&format!("select {COLUMNS} from t"))
+        .expect("prepare");
     let mut rows = stmt.raw_query();
     let mut b = Builders::new();
     while let Some(row) = rows.next().expect("step") {
@@ -139,11 +148,15 @@ fn plain_step_loop(path: &Path) -> RecordBatch {
         b.floats[0].append_option(row.get::<_, Option<f64>>(2).expect("price"));
         b.floats[1].append_option(row.get::<_, Option<f64>>(3).expect("ratio"));
         match row.get_ref(4).expect("name") {
-            rusqlite::types::ValueRef::Text(t) => b.texts[0].append_value(std::str::from_utf8(t).expect("utf8")),
+            rusqlite::types::ValueRef::Text(t) => {
+                b.texts[0].append_value(std::str::from_utf8(t).expect("utf8"))
+            }
             _ => b.texts[0].append_null(),
         }
         match row.get_ref(5).expect("created") {
-            rusqlite::types::ValueRef::Text(t) => b.texts[1].append_value(std::str::from_utf8(t).expect("utf8")),
+            rusqlite::types::ValueRef::Text(t) => {
+                b.texts[1].append_value(std::str::from_utf8(t).expect("utf8"))
+            }
             _ => b.texts[1].append_null(),
         }
         b.ints[2].append_option(row.get::<_, Option<i64>>(6).expect("flag"));
@@ -152,10 +165,9 @@ fn plain_step_loop(path: &Path) -> RecordBatch {
 }
 
 /// sqlx's own row stream into the same builders.
-async fn sqlx_fetch(path: &Path) -> RecordBatch {
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.expect("pool");
+async fn sqlx_fetch(pool: &sqlx::SqlitePool) -> RecordBatch {
     let mut b = Builders::new();
-    let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from t"))).fetch(&pool);
+    let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from t"))).fetch(pool);
     while let Some(row) = rows.try_next().await.expect("row") {
         b.ints[0].append_option(row.try_get::<Option<i64>, _>(0).expect("id"));
         b.ints[1].append_option(row.try_get::<Option<i64>, _>(1).expect("qty"));
@@ -166,7 +178,6 @@ async fn sqlx_fetch(path: &Path) -> RecordBatch {
         b.ints[2].append_option(row.try_get::<Option<i64>, _>(6).expect("flag"));
     }
     drop(rows);
-    pool.close().await;
     b.finish()
 }
 
@@ -187,7 +198,10 @@ fn fmt(d: Duration) -> String {
 }
 
 async fn hub(path: &Path) -> Connections {
-    let text = format!("[connections.bench]\nurl = \"sqlite:///{}\"\n", path.display());
+    let text = format!(
+        "[connections.bench]\nurl = \"sqlite:///{}\"\n",
+        path.display()
+    );
     Connections::builder()
         .registry(dataconn::default_registry())
         .secrets(Secrets::from_toml("bench-secrets.toml", &text).expect("secrets"))
@@ -200,7 +214,7 @@ async fn cache_hits(conn: &Arc<SqlConnection>, rows: usize) {
     println!("| result rows | cached query() | uncached query() | ratio |");
     println!("|---:|---:|---:|---:|");
     for n in [1usize, 1_000, rows] {
-        let sql = format!("select {COLUMNS} from t where id < {n}");
+        let sql = format!("select {COLUMNS} from t limit {n}");
         let warm: Table = conn.query(&sql).await.expect("warm");
         assert_eq!(warm.num_rows(), n);
         let mut hits = Vec::with_capacity(2000);
@@ -227,7 +241,7 @@ async fn cache_hits(conn: &Arc<SqlConnection>, rows: usize) {
         );
     }
 
-    let sql = format!("select {COLUMNS} from t where id < 1000");
+    let sql = format!("select {COLUMNS} from t limit 1000");
     let per_thread = 200_000;
     let started = Instant::now();
     let workers: Vec<_> = (0..2)
@@ -251,7 +265,10 @@ async fn cache_hits(conn: &Arc<SqlConnection>, rows: usize) {
 async fn cold_stampede(path: &Path) {
     println!("\n## 2. 16 concurrent identical cold queries\n");
     let hub = hub(path).await;
-    let conn = hub.connection::<SqlConnection>("bench").await.expect("connect");
+    let conn = hub
+        .connection::<SqlConnection>("bench")
+        .await
+        .expect("connect");
     let sql = "select count(*) as n, sum(price) as s from t where qty < 500".to_owned();
     let calls: Vec<_> = (0..16)
         .map(|_| {
@@ -264,7 +281,10 @@ async fn cold_stampede(path: &Path) {
         c.await.expect("task").expect("query");
     }
     let stats = hub.cache().stats();
-    println!("executions reaching SQLite: {} (served from the shared result: {})", stats.misses, stats.hits);
+    println!(
+        "executions reaching SQLite: {} (served from the shared result: {})",
+        stats.misses, stats.hits
+    );
 }
 
 async fn big_read(path: &Path, conn: &Arc<SqlConnection>, rows: usize) {
@@ -273,28 +293,53 @@ async fn big_read(path: &Path, conn: &Arc<SqlConnection>, rows: usize) {
     let mut ours = Vec::new();
     let mut floor = Vec::new();
     let mut sqlx_rows = Vec::new();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("pool");
     for _ in 0..3 {
         let t = Instant::now();
-        let table = conn.query(format!("select {COLUMNS} from t")).ttl(Ttl::NoCache).await.expect("ours");
+        let table = conn
+            .query(format!("select {COLUMNS} from t"))
+            .ttl(Ttl::NoCache)
+            .await
+            .expect("ours");
         ours.push(t.elapsed());
         assert_eq!(table.num_rows(), rows);
 
         let p = path.to_path_buf();
-        let t = Instant::now();
-        let n = tokio::task::spawn_blocking(move || plain_step_loop(&p).num_rows()).await.expect("floor");
-        floor.push(t.elapsed());
+        let (n, took) = tokio::task::spawn_blocking(move || {
+            let conn = rusqlite::Connection::open(&p).expect("open");
+            let t = Instant::now();
+            let n = plain_step_loop(&conn).num_rows();
+            (n, t.elapsed())
+        })
+        .await
+        .expect("floor");
+        floor.push(took);
         assert_eq!(n, rows);
 
         let t = Instant::now();
-        assert_eq!(sqlx_fetch(path).await.num_rows(), rows);
+        assert_eq!(sqlx_fetch(&pool).await.num_rows(), rows);
         sqlx_rows.push(t.elapsed());
     }
+    pool.close().await;
     let (o, f, s) = (best(&ours), best(&floor), best(&sqlx_rows));
     println!("| path | time | vs floor |");
     println!("|---|---:|---:|");
-    println!("| plain SQLite step loop into Arrow builders (floor) | {} | 1.00× |", fmt(f));
-    println!("| dataconn `query()` (uncached) | {} | {:.2}× |", fmt(o), o.as_secs_f64() / f.as_secs_f64());
-    println!("| sqlx `fetch` row stream into Arrow builders | {} | {:.2}× |", fmt(s), s.as_secs_f64() / f.as_secs_f64());
+    println!(
+        "| plain SQLite step loop into Arrow builders (floor) | {} | 1.00× |",
+        fmt(f)
+    );
+    println!(
+        "| dataconn `query()` (uncached) | {} | {:.2}× |",
+        fmt(o),
+        o.as_secs_f64() / f.as_secs_f64()
+    );
+    println!(
+        "| sqlx `fetch` row stream into Arrow builders | {} | {:.2}× |",
+        fmt(s),
+        s.as_secs_f64() / f.as_secs_f64()
+    );
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -303,7 +348,10 @@ async fn main() {
     let path = bench_db(rows);
     println!("# dataconn foundation benchmarks ({rows} rows)");
     let hub = hub(&path).await;
-    let conn = hub.connection::<SqlConnection>("bench").await.expect("connect");
+    let conn = hub
+        .connection::<SqlConnection>("bench")
+        .await
+        .expect("connect");
     cache_hits(&conn, rows).await;
     cold_stampede(&path).await;
     big_read(&path, &conn, rows).await;

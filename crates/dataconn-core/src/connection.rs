@@ -74,6 +74,22 @@ pub trait Connection: Any + Send + Sync + fmt::Debug {
     fn as_query(&self) -> Option<&dyn Query> {
         None
     }
+
+    /// The read capability, for connectors that read tables by path (files, sheets).
+    fn as_read(&self) -> Option<&dyn ReadTable> {
+        None
+    }
+}
+
+/// The read capability: a table by path (a file, a glob, a worksheet), cached by the connector.
+#[async_trait]
+pub trait ReadTable: Connection {
+    /// Read the table at `path`; `format` overrides what the connector infers (`csv`,
+    /// `parquet`...).
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] for a missing path; the connector's own errors otherwise.
+    async fn read_table(&self, path: &str, format: Option<&str>) -> Result<Table>;
 }
 
 /// A connection type with a fixed connector type name, reachable by

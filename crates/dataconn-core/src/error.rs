@@ -148,6 +148,12 @@ impl Error {
         self
     }
 
+    /// Name the connection this error concerns when its type is not known.
+    pub fn with_connection_name(mut self, name: impl Into<String>) -> Self {
+        self.connection = Some(name.into());
+        self
+    }
+
     /// Add a context pair, such as `("file", "/app/.streamlit/secrets.toml:3")`.
     pub fn with_context(mut self, key: &'static str, value: impl Into<String>) -> Self {
         self.context.push((key, value.into()));
@@ -227,8 +233,12 @@ fn source_chain_text(source: &(dyn StdError + 'static)) -> String {
     let mut text = source.to_string();
     let mut next = source.source();
     while let Some(inner) = next {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
+        // Many errors already print their source; say each thing once.
+        let shown = inner.to_string();
+        if !text.contains(&shown) {
+            text.push_str(": ");
+            text.push_str(&shown);
+        }
         next = inner.source();
     }
     text

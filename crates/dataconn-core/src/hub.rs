@@ -530,7 +530,10 @@ fn resolve_config(
                 ),
             )
         };
-        return Err(err.with_connection(name, explicit_type.unwrap_or("?")));
+        return Err(match explicit_type {
+            Some(ty) => err.with_connection(name, ty),
+            None => err.with_connection_name(name),
+        });
     }
     let mut options = section.unwrap_or_default();
     merge(&mut options, overrides.clone());
@@ -543,7 +546,7 @@ fn resolve_config(
             registry.types().join(", "),
             secrets.searched_list()
         ))
-        .with_connection(name, "?")
+        .with_connection_name(name)
     })?;
     let canonical = registry
         .canonical_type(&ty)

@@ -44,8 +44,8 @@ mod ttl;
 pub use cache::{CacheKey, CacheLimit, CacheScope, CacheStats, QueryCache};
 pub use config::{ConnectionConfig, ConnectorConfig, closest, url_password};
 pub use connection::{
-    ConnectContext, Connection, Connector, Query, QueryExt, QueryRequest, TypedConnection,
-    downcast, sql_fingerprint,
+    ConnectContext, Connection, Connector, Query, QueryExt, QueryRequest, ReadTable,
+    TypedConnection, downcast, sql_fingerprint,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use hub::{ConnectRequest, Connections, ConnectionsBuilder};

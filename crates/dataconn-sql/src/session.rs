@@ -86,14 +86,11 @@ impl<'c> Session<'c> {
         let batch_rows = conn.settings().batch_rows;
         match self.tx()? {
             #[cfg(feature = "sqlite")]
-            Tx::Sqlite(tx) => crate::sqlite::read::read_on(
-                tx,
-                &rewritten.sql,
-                &rewritten.values,
-                batch_rows,
-            )
-            .await
-            .map_err(|e| conn.fail(e)),
+            Tx::Sqlite(tx) => {
+                crate::sqlite::read::read_on(tx, &rewritten.sql, &rewritten.values, batch_rows)
+                    .await
+                    .map_err(|e| conn.fail(e))
+            }
         }
     }
 

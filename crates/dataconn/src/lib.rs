@@ -45,8 +45,9 @@ use std::sync::{Arc, Mutex};
 pub use dataconn_core::{
     CacheLimit, CacheScope, CacheStats, ConnectContext, ConnectRequest, Connection,
     ConnectionConfig, Connections, ConnectionsBuilder, Connector, ConnectorConfig, Dialect, Error,
-    ErrorKind, IntoTtl, Params, Query, QueryCache, QueryExt, QueryRequest, Registry, Result,
-    Secret, Secrets, SecretsSource, Table, Ttl, TypedConnection, Value, downcast, params,
+    ErrorKind, IntoTtl, Params, Query, QueryCache, QueryExt, QueryRequest, ReadTable, Registry,
+    Result, Rewritten, Secret, Secrets, SecretsSource, Table, Ttl, TypedConnection, Value,
+    downcast, parameter_names, params, rewrite, url_password,
 };
 
 /// The crates whose types appear in dataconn's API (Arrow, TOML).

@@ -7,7 +7,7 @@ pub(crate) mod read;
 
 use std::path::Path;
 
-use dataconn_core::Result;
+use dataconn_core::{Error, ErrorKind, Result};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 use crate::config::PoolSettings;
@@ -48,5 +48,17 @@ pub(crate) async fn connect(
         .test_before_acquire(pool.test_before_acquire)
         .connect_with(options)
         .await
-        .map_err(crate::sqlx_error)
+        .map_err(|e| {
+            let place =
+                path.map_or_else(|| "in memory".to_owned(), |p| format!("at {}", p.display()));
+            let err = crate::sqlx_error(e);
+            let kind = if err.kind() == ErrorKind::Timeout {
+                ErrorKind::Timeout
+            } else {
+                ErrorKind::Connect
+            };
+            Error::new(kind, format!("could not open the SQLite database {place}"))
+                .set_temporary(err.is_temporary())
+                .with_source(err)
+        })
 }

@@ -1,0 +1,327 @@
+//! The real `dataconn` binary against SQLite and a temporary secrets file.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use arrow::array::AsArray;
+use arrow::datatypes::Int64Type;
+
+const SECRET: &str = "hunter2-cli-secret";
+
+struct Workspace {
+    dir: tempfile::TempDir,
+    secrets: PathBuf,
+}
+
+impl Workspace {
+    fn new() -> Workspace {
+        let dir = tempfile::tempdir().unwrap();
+        let db = |n: &str| dir.path().join(n).display().to_string();
+        let secrets = dir.path().join("secrets.toml");
+        fs::write(
+            &secrets,
+            format!(
+                "[connections.pets]\nurl = \"sqlite:///{}\"\n\n\
+                 [connections.broken]\nurl = \"sqlite:////no/such/dir/x.db\"\npassword = \"{SECRET}\"\n\n\
+                 [connections.secretive]\ntype = \"sql\"\nurl = \"sqlite:///{}\"\npassword = \"{SECRET}\"\n",
+                db("pets.db"),
+                db("s.db")
+            ),
+        )
+        .unwrap();
+        let pets = format!("sqlite:///{}", db("pets.db"));
+        dataconn::blocking::block_on(async move {
+            let hub = dataconn::Connections::builder()
+                .registry(dataconn::default_registry())
+                .secrets(dataconn::Secrets::from_toml("seed.toml", &format!("[connections.p]\nurl = \"{pets}\"\n"))?)
+                .build()?;
+            let conn = hub.connection::<dataconn::SqlConnection>("p").await?;
+            conn.execute("create table pet_owners (person text, pet text, legs integer)", dataconn::params! {})
+                .await?;
+            conn.execute(
+                "insert into pet_owners values ('jerry', 'fish', 0), ('barbara', 'cat', 4), ('alex', 'puppy', 4)",
+                dataconn::params! {},
+            )
+            .await?;
+            hub.close_all().await;
+            Ok(())
+        })
+        .unwrap();
+        Workspace { dir, secrets }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let output = Command::new(env!("CARGO_BIN_EXE_dataconn"))
+            .arg("--secrets")
+            .arg(&self.secrets)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("HOME", self.dir.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("the dataconn binary runs");
+        let shown = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            !shown.contains(SECRET),
+            "a secret leaked from `dataconn {}`: {shown}",
+            args.join(" ")
+        );
+        output
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn list_shows_every_connection_with_type_source_and_masked_secrets() {
+    let ws = Workspace::new();
+    let out = ws.run(&["list", "--format", "table"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let file = ws.secrets.display().to_string();
+    assert!(
+        text.contains(&format!("pets       sql   {file}:1")),
+        "{text}"
+    );
+    assert!(text.contains("password=***"), "{text}");
+    assert!(text.contains(&format!("searched: {file} (read)")), "{text}");
+
+    let out = ws.run(&["list"]);
+    let rows: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        rows.len(),
+        3,
+        "piped output is one JSON object per connection"
+    );
+    assert_eq!(rows[2]["name"], "secretive");
+    assert_eq!(rows[2]["type"], "sql");
+    assert_eq!(rows[2]["source"], format!("{file}:8"));
+}
+
+#[test]
+fn check_reports_each_connection_and_fails_when_one_fails() {
+    let ws = Workspace::new();
+    let out = ws.run(&["check", "--format", "table"]);
+    assert_eq!(out.status.code(), Some(1), "a failed check exits 1");
+    let text = stdout(&out);
+    assert!(text.contains("OK      pets (sql)"), "{text}");
+    assert!(
+        text.contains("OK      secretive (sql)"),
+        "the others are still checked: {text}"
+    );
+    assert!(text.contains("FAILED  broken (sql)"), "{text}");
+    assert!(text.contains("hint: is the server running"), "{text}");
+    assert!(text.contains("3 checked, 2 ok, 1 failed"), "{text}");
+
+    let out = ws.run(&["check", "pets"]);
+    assert_eq!(out.status.code(), Some(0));
+    let row: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(
+        (row["name"].as_str(), row["ok"].as_bool()),
+        (Some("pets"), Some(true))
+    );
+}
+
+const SQL: &str = "select person, legs from pet_owners where legs >= :legs order by person";
+
+#[test]
+fn query_writes_every_format_and_they_parse_back() {
+    let ws = Workspace::new();
+    let out = ws.run(&["query", "pets", SQL, "--param", "legs=1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "person,legs\nalex,4\nbarbara,4\n",
+        "piped output defaults to CSV"
+    );
+    let csv_schema = std::sync::Arc::new(arrow::datatypes::Schema::new(vec![
+        arrow::datatypes::Field::new("person", arrow::datatypes::DataType::Utf8, true),
+        arrow::datatypes::Field::new("legs", arrow::datatypes::DataType::Int64, true),
+    ]));
+    let mut reader = arrow::csv::ReaderBuilder::new(csv_schema)
+        .with_header(true)
+        .build(std::io::Cursor::new(out.stdout.clone()))
+        .unwrap();
+    let batch = reader.next().unwrap().unwrap();
+    assert_eq!(
+        batch.column(1).as_primitive::<Int64Type>().values(),
+        &[4, 4]
+    );
+
+    let out = ws.run(&["query", "pets", SQL, "-p", "legs=0", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 3);
+    assert_eq!(json[0]["person"], "alex");
+
+    let out = ws.run(&[
+        "query", "pets", SQL, "-p", "legs=0", "--format", "ndjson", "--limit", "2",
+    ]);
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "--limit keeps two rows");
+
+    let out = ws.run(&["query", "pets", SQL, "-p", "legs=0", "--format", "table"]);
+    assert!(
+        stdout(&out).contains("| jerry   | 0    |"),
+        "{}",
+        stdout(&out)
+    );
+
+    let parquet = ws.path("out.parquet");
+    let out = ws.run(&[
+        "query",
+        "pets",
+        SQL,
+        "-p",
+        "legs=0",
+        "--format",
+        "parquet",
+        "--output",
+        parquet.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let file = fs::File::open(&parquet).unwrap();
+    let rows: usize = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(|b| b.unwrap().num_rows())
+        .sum();
+    assert_eq!(rows, 3);
+
+    let arrow_file = ws.path("out.arrow");
+    ws.run(&[
+        "query",
+        "pets",
+        SQL,
+        "-p",
+        "legs=4",
+        "--format",
+        "arrow",
+        "-o",
+        arrow_file.to_str().unwrap(),
+    ]);
+    let reader =
+        arrow::ipc::reader::FileReader::try_new(fs::File::open(&arrow_file).unwrap(), None)
+            .unwrap();
+    let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(rows, 2);
+
+    let out = ws.run(&[
+        "query",
+        "pets",
+        "select person from pet_owners where person = :who",
+        "--text-param",
+        "who=jerry",
+    ]);
+    assert_eq!(stdout(&out), "person\njerry\n");
+}
+
+#[test]
+fn query_errors_name_the_connection_and_exit_1() {
+    let ws = Workspace::new();
+    let out = ws.run(&["query", "pets", "select nope from pet_owners"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("connection `pets` (sql)") && err.contains("no such column"),
+        "{err}"
+    );
+
+    let out = ws.run(&["query", "pets", SQL]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("uses :legs but no value was given"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn unknown_connection_lists_the_known_names_and_exits_3() {
+    let ws = Workspace::new();
+    let out = ws.run(&["query", "pet", "select 1"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    assert!(err.contains("did you mean `pets`"), "{err}");
+    assert!(
+        err.contains("known connections: broken, pets, secretive"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_secrets_file_exits_3_with_file_line_and_column() {
+    let ws = Workspace::new();
+    let bad = ws.path("bad.toml");
+    fs::write(&bad, "[connections.a]\nurl = \"sqlite://\"\nport = = 1\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dataconn"))
+        .args(["--secrets", bad.to_str().unwrap(), "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains(&format!("{}:3:", bad.display())),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn read_on_a_sql_connection_says_what_read_is_for() {
+    let ws = Workspace::new();
+    let out = ws.run(&["read", "pets", "data.csv"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("cannot read tables by path"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn secrets_are_shown_redacted_with_their_sources() {
+    let ws = Workspace::new();
+    let out = ws.run(&["secrets", "--show-sources"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    let file = ws.secrets.display().to_string();
+    assert!(
+        text.contains(&format!("connections.broken.password = ***    # {file}:6")),
+        "{text}"
+    );
+    assert!(
+        text.contains("connections.secretive.type = \"sql\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn binary_formats_go_to_a_pipe_and_usage_errors_exit_2() {
+    let ws = Workspace::new();
+    let out = ws.run(&["query", "pets", "select 1 as one", "--format", "arrow"]);
+    assert_eq!(out.status.code(), Some(0), "a pipe takes binary output");
+    assert!(out.stdout.starts_with(b"ARROW1"), "an Arrow IPC file");
+    let out = ws.run(&["query"]);
+    assert_eq!(out.status.code(), Some(2));
+}
