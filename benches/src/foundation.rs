@@ -142,24 +142,29 @@ fn plain_step_loop(conn: &rusqlite::Connection) -> RecordBatch {
         .expect("prepare");
     let mut rows = stmt.raw_query();
     let mut b = Builders::new();
+    use rusqlite::types::ValueRef;
+    let int = |v: ValueRef<'_>| match v {
+        ValueRef::Integer(i) => Some(i),
+        _ => None,
+    };
+    let float = |v: ValueRef<'_>| match v {
+        ValueRef::Real(f) => Some(f),
+        ValueRef::Integer(i) => Some(i as f64),
+        _ => None,
+    };
     while let Some(row) = rows.next().expect("step") {
-        b.ints[0].append_option(row.get::<_, Option<i64>>(0).expect("id"));
-        b.ints[1].append_option(row.get::<_, Option<i64>>(1).expect("qty"));
-        b.floats[0].append_option(row.get::<_, Option<f64>>(2).expect("price"));
-        b.floats[1].append_option(row.get::<_, Option<f64>>(3).expect("ratio"));
-        match row.get_ref(4).expect("name") {
-            rusqlite::types::ValueRef::Text(t) => {
-                b.texts[0].append_value(std::str::from_utf8(t).expect("utf8"))
+        let get = |i: usize| row.get_ref(i).expect("column");
+        b.ints[0].append_option(int(get(0)));
+        b.ints[1].append_option(int(get(1)));
+        b.floats[0].append_option(float(get(2)));
+        b.floats[1].append_option(float(get(3)));
+        for (slot, column) in [(0, 4), (1, 5)] {
+            match get(column) {
+                ValueRef::Text(t) => b.texts[slot].append_value(std::str::from_utf8(t).expect("utf8")),
+                _ => b.texts[slot].append_null(),
             }
-            _ => b.texts[0].append_null(),
         }
-        match row.get_ref(5).expect("created") {
-            rusqlite::types::ValueRef::Text(t) => {
-                b.texts[1].append_value(std::str::from_utf8(t).expect("utf8"))
-            }
-            _ => b.texts[1].append_null(),
-        }
-        b.ints[2].append_option(row.get::<_, Option<i64>>(6).expect("flag"));
+        b.ints[2].append_option(int(get(6)));
     }
     b.finish()
 }

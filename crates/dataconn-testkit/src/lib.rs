@@ -4,7 +4,7 @@
 //! Implement [`Harness`] for your connector (how to build a working config, a failing one,
 //! and how to put rows in a table), then call [`run_all`] from one test:
 //!
-//! ```ignore
+//! ```text
 //! #[tokio::test]
 //! async fn conformance() {
 //!     dataconn_testkit::run_all(&MyHarness::new()).await;
