@@ -34,7 +34,9 @@ step "lints"
 cargo clippy --workspace --all-targets -- -D warnings
 
 step "tests"
-cargo test --workspace
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace 2>&1 | tee "$log"
 
 step "the README's example, twice (the same output each time)"
 first=$(cargo run -q --example pets)
@@ -44,3 +46,7 @@ if [ "$first" != "$second" ]; then
     echo "the pets example printed different output on its second run" >&2
     exit 1
 fi
+
+# One closing line for every test run above.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "summary: %d passed, %d failed\n", p, f }' "$log"

@@ -160,7 +160,9 @@ fn plain_step_loop(conn: &rusqlite::Connection) -> RecordBatch {
         b.floats[1].append_option(float(get(3)));
         for (slot, column) in [(0, 4), (1, 5)] {
             match get(column) {
-                ValueRef::Text(t) => b.texts[slot].append_value(std::str::from_utf8(t).expect("utf8")),
+                ValueRef::Text(t) => {
+                    b.texts[slot].append_value(std::str::from_utf8(t).expect("utf8"))
+                }
                 _ => b.texts[slot].append_null(),
             }
         }
