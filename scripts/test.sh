@@ -27,6 +27,11 @@ for component in rustfmt clippy; do
     fi
 done
 
+step "servers (PostgreSQL, MariaDB)"
+exports=$(scripts/peers.sh start)
+eval "$exports"
+env | grep '^DATACONN_TEST_' | sed 's/=.*//' | sed 's/^/  set /'
+
 step "format"
 cargo fmt --all --check
 
@@ -35,7 +40,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "tests"
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; scripts/peers.sh stop' EXIT
 cargo test --workspace 2>&1 | tee "$log"
 
 step "the README's example, twice (the same output each time)"

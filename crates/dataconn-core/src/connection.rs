@@ -238,6 +238,7 @@ impl<'a, C: Query + ?Sized> QueryRequest<'a, C> {
             rows = tracing::field::Empty,
             bytes = tracing::field::Empty,
             cache = tracing::field::Empty,
+            retries = tracing::field::Empty,
             duration_us = tracing::field::Empty,
         );
         async move {

@@ -37,6 +37,7 @@ mod error;
 mod hub;
 mod params;
 mod registry;
+mod retry;
 mod secrets;
 mod table;
 mod ttl;
@@ -49,8 +50,9 @@ pub use connection::{
 };
 pub use error::{Error, ErrorKind, Result};
 pub use hub::{ConnectRequest, Connections, ConnectionsBuilder};
-pub use params::{Dialect, Params, Rewritten, Value, parameter_names, rewrite};
+pub use params::{Dialect, Params, Rewritten, Value, parameter_names, parse_decimal, rewrite};
 pub use registry::Registry;
+pub use retry::RetryPolicy;
 pub use secrets::{Origin, Secret, Secrets, SecretsSource, merge};
 pub use table::Table;
 pub use ttl::{IntoTtl, Ttl};

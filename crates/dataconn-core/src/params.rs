@@ -15,6 +15,9 @@ use std::fmt;
 use crate::error::{Error, ErrorKind, Result};
 
 /// A value bound to a named parameter.
+///
+/// Every backend binds every variant it has a type for; a variant a backend cannot bind is an
+/// [`ErrorKind::Parameter`] error naming the parameter's type.
 #[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Value {
@@ -24,12 +27,35 @@ pub enum Value {
     Bool(bool),
     /// A signed 64-bit integer.
     Int(i64),
+    /// An unsigned 64-bit integer (MySQL's `BIGINT UNSIGNED`).
+    UInt(u64),
     /// A 64-bit float.
     Float(f64),
+    /// An exact decimal: `unscaled × 10^-scale` (see [`Value::decimal`]).
+    Decimal {
+        /// The digits as an integer.
+        unscaled: i128,
+        /// Digits after the decimal point.
+        scale: u8,
+    },
     /// Text.
     Text(String),
     /// Bytes.
     Bytes(Vec<u8>),
+    /// A calendar date.
+    Date(chrono::NaiveDate),
+    /// A time of day.
+    Time(chrono::NaiveTime),
+    /// A date and time without a time zone.
+    Timestamp(chrono::NaiveDateTime),
+    /// An instant, in UTC.
+    TimestampTz(chrono::DateTime<chrono::Utc>),
+    /// A UUID.
+    Uuid(uuid::Uuid),
+    /// A JSON document.
+    Json(serde_json::Value),
+    /// A list of values of one type (a PostgreSQL array).
+    List(Vec<Value>),
 }
 
 impl Value {
@@ -39,37 +65,106 @@ impl Value {
             Value::Null => "null",
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
+            Value::UInt(_) => "uint",
             Value::Float(_) => "float",
+            Value::Decimal { .. } => "decimal",
             Value::Text(_) => "text",
             Value::Bytes(_) => "bytes",
+            Value::Date(_) => "date",
+            Value::Time(_) => "time",
+            Value::Timestamp(_) => "timestamp",
+            Value::TimestampTz(_) => "timestamptz",
+            Value::Uuid(_) => "uuid",
+            Value::Json(_) => "json",
+            Value::List(_) => "list",
         }
+    }
+
+    /// An exact decimal from text such as `"-12.345"`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Parameter`] for text that is not a decimal of at most 38 digits.
+    ///
+    /// # Examples
+    /// ```
+    /// use dataconn_core::Value;
+    /// assert_eq!(Value::decimal("-12.345")?, Value::Decimal { unscaled: -12345, scale: 3 });
+    /// # Ok::<(), dataconn_core::Error>(())
+    /// ```
+    pub fn decimal(text: &str) -> Result<Value> {
+        let (unscaled, scale) = parse_decimal(text).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Parameter,
+                format!("expected a decimal number of at most 38 digits, found {text:?}"),
+            )
+        })?;
+        Ok(Value::Decimal { unscaled, scale })
     }
 
     /// Feed a canonical encoding of this value into a cache-key hasher.
     pub(crate) fn write_key(&self, out: &mut Vec<u8>) {
+        fn bytes(out: &mut Vec<u8>, tag: u8, b: &[u8]) {
+            out.push(tag);
+            out.extend((b.len() as u64).to_le_bytes());
+            out.extend(b);
+        }
         match self {
             Value::Null => out.push(0),
             Value::Bool(b) => out.extend([1, u8::from(*b)]),
-            Value::Int(i) => {
-                out.push(2);
-                out.extend(i.to_le_bytes());
+            Value::Int(i) => bytes(out, 2, &i.to_le_bytes()),
+            Value::UInt(u) => bytes(out, 3, &u.to_le_bytes()),
+            Value::Float(f) => bytes(out, 4, &f.to_bits().to_le_bytes()),
+            Value::Decimal { unscaled, scale } => {
+                bytes(out, 5, &unscaled.to_le_bytes());
+                out.push(*scale);
             }
-            Value::Float(f) => {
-                out.push(3);
-                out.extend(f.to_bits().to_le_bytes());
-            }
-            Value::Text(s) => {
-                out.push(4);
-                out.extend((s.len() as u64).to_le_bytes());
-                out.extend(s.as_bytes());
-            }
-            Value::Bytes(b) => {
-                out.push(5);
-                out.extend((b.len() as u64).to_le_bytes());
-                out.extend(b);
+            Value::Text(s) => bytes(out, 6, s.as_bytes()),
+            Value::Bytes(b) => bytes(out, 7, b),
+            Value::Date(d) => bytes(out, 8, d.to_string().as_bytes()),
+            Value::Time(t) => bytes(out, 9, t.to_string().as_bytes()),
+            Value::Timestamp(t) => bytes(out, 10, t.to_string().as_bytes()),
+            Value::TimestampTz(t) => bytes(out, 11, t.to_rfc3339().as_bytes()),
+            Value::Uuid(u) => bytes(out, 12, u.as_bytes()),
+            Value::Json(j) => bytes(out, 13, j.to_string().as_bytes()),
+            Value::List(items) => {
+                out.push(14);
+                out.extend((items.len() as u64).to_le_bytes());
+                for item in items {
+                    item.write_key(out);
+                }
             }
         }
     }
+}
+
+/// `"-12.345"` → `(-12345, 3)`; `None` for anything else or more than 38 digits.
+pub fn parse_decimal(text: &str) -> Option<(i128, u8)> {
+    let text = text.trim();
+    let (negative, digits) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if whole.is_empty() && fraction.is_empty() {
+        return None;
+    }
+    if !whole
+        .bytes()
+        .chain(fraction.bytes())
+        .all(|b| b.is_ascii_digit())
+        || whole.len() + fraction.len() > 38
+    {
+        return None;
+    }
+    let mut unscaled: i128 = 0;
+    for b in whole.bytes().chain(fraction.bytes()) {
+        unscaled = unscaled
+            .checked_mul(10)?
+            .checked_add(i128::from(b - b'0'))?;
+    }
+    let scale = u8::try_from(fraction.len()).ok()?;
+    Some((if negative { -unscaled } else { unscaled }, scale))
 }
 
 /// Parameter values are user data: `Debug` shows their types, never their contents, so that
@@ -94,9 +189,24 @@ macro_rules! value_from {
 value_from! {
     bool => Bool,
     i8 => Int as i64, i16 => Int as i64, i32 => Int as i64, i64 => Int,
-    u8 => Int as i64, u16 => Int as i64, u32 => Int as i64,
+    u8 => Int as i64, u16 => Int as i64, u32 => Int as i64, u64 => UInt,
     f32 => Float as f64, f64 => Float,
     String => Text, Vec<u8> => Bytes,
+    chrono::NaiveDate => Date, chrono::NaiveTime => Time, chrono::NaiveDateTime => Timestamp,
+    chrono::DateTime<chrono::Utc> => TimestampTz, uuid::Uuid => Uuid, serde_json::Value => Json,
+}
+
+impl From<&[u8]> for Value {
+    fn from(v: &[u8]) -> Self {
+        Value::Bytes(v.to_vec())
+    }
+}
+
+impl Value {
+    /// A list (a PostgreSQL array) from values of one type.
+    pub fn list<T: Into<Value>>(items: impl IntoIterator<Item = T>) -> Value {
+        Value::List(items.into_iter().map(Into::into).collect())
+    }
 }
 
 impl From<&str> for Value {
@@ -108,12 +218,6 @@ impl From<&str> for Value {
 impl From<&String> for Value {
     fn from(v: &String) -> Self {
         Value::Text(v.clone())
-    }
-}
-
-impl From<&[u8]> for Value {
-    fn from(v: &[u8]) -> Self {
-        Value::Bytes(v.to_vec())
     }
 }
 
@@ -234,6 +338,8 @@ pub struct Rewritten {
     pub sql: String,
     /// The values, one per `?` placeholder, or one per distinct name for numbered placeholders.
     pub values: Vec<Value>,
+    /// The parameter name of each value, for messages.
+    pub names: Vec<String>,
 }
 
 /// Rewrite `:name` parameters to the driver's placeholders and collect the values.
@@ -253,6 +359,7 @@ pub struct Rewritten {
 pub fn rewrite(sql: &str, params: &Params, dialect: Dialect) -> Result<Rewritten> {
     let mut out = String::with_capacity(sql.len() + 8);
     let mut values = Vec::new();
+    let mut names: Vec<String> = Vec::new();
     let mut numbered: Vec<&str> = Vec::new();
     let mut missing: Vec<String> = Vec::new();
     let mut used: Vec<&str> = Vec::new();
@@ -273,12 +380,14 @@ pub fn rewrite(sql: &str, params: &Params, dialect: Dialect) -> Result<Rewritten
                 if !dialect.numbered() {
                     out.push('?');
                     values.push(value.clone());
+                    names.push(name.to_owned());
                 } else {
                     let index = match numbered.iter().position(|n| *n == name) {
                         Some(i) => i,
                         None => {
                             numbered.push(name);
                             values.push(value.clone());
+                            names.push(name.to_owned());
                             numbered.len() - 1
                         }
                     };
@@ -321,7 +430,11 @@ pub fn rewrite(sql: &str, params: &Params, dialect: Dialect) -> Result<Rewritten
             ),
         ));
     }
-    Ok(Rewritten { sql: out, values })
+    Ok(Rewritten {
+        sql: out,
+        values,
+        names,
+    })
 }
 
 fn list_params<'a>(names: impl Iterator<Item = &'a str>) -> String {

@@ -43,6 +43,9 @@ pub(crate) struct Settings {
     pub(crate) pool: PoolSettings,
     pub(crate) ttl: Ttl,
     pub(crate) batch_rows: usize,
+    pub(crate) statement_timeout: Option<std::time::Duration>,
+    pub(crate) use_copy: bool,
+    pub(crate) retry: dataconn_core::RetryPolicy,
     pub(crate) sensitive: Vec<String>,
 }
 
@@ -58,6 +61,9 @@ impl Settings {
             pool: parsed.pool_settings(),
             ttl: parsed.default_ttl(),
             batch_rows: parsed.batch_rows(),
+            statement_timeout: parsed.statement_timeout(),
+            use_copy: parsed.copy.unwrap_or(true),
+            retry: parsed.retry_policy(),
             sensitive: config.sensitive_values(),
         })
     }
@@ -70,32 +76,48 @@ pub enum Pool {
     /// A SQLite pool.
     #[cfg(feature = "sqlite")]
     Sqlite(sqlx::SqlitePool),
+    /// A PostgreSQL pool.
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
+    /// A MySQL or MariaDB pool.
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::MySqlPool),
 }
 
 impl Pool {
-    async fn open(target: &Target, settings: &PoolSettings) -> Result<Pool> {
-        match target {
+    async fn open(settings: &Settings) -> Result<Pool> {
+        match &settings.target {
             #[cfg(feature = "sqlite")]
             Target::Sqlite { path, read_only } => {
-                crate::sqlite::connect(path.as_deref(), *read_only, settings)
+                crate::sqlite::connect(path.as_deref(), *read_only, &settings.pool)
                     .await
                     .map(Pool::Sqlite)
             }
-            other => {
-                let _ = settings;
-                Err(Error::new(
-                    ErrorKind::FeatureDisabled,
-                    format!(
-                        "the {} driver is not in this build; enable the dataconn cargo feature `{}`",
-                        other.dialect_name(),
-                        match other {
-                            Target::Sqlite { .. } => "sqlite",
-                            Target::Postgres(_) => "postgres",
-                            Target::MySql(_) => "mysql",
-                        }
-                    ),
-                ))
+            #[cfg(feature = "postgres")]
+            Target::Postgres(url) => {
+                crate::postgres::connect(url, &settings.pool, settings.statement_timeout)
+                    .await
+                    .map(Pool::Postgres)
             }
+            #[cfg(feature = "mysql")]
+            Target::MySql(url) => {
+                crate::mysql::connect(url, &settings.pool, settings.statement_timeout)
+                    .await
+                    .map(Pool::MySql)
+            }
+            #[allow(unreachable_patterns)]
+            other => Err(Error::new(
+                ErrorKind::FeatureDisabled,
+                format!(
+                    "the {} driver is not in this build; enable the dataconn cargo feature `{}`",
+                    other.dialect_name(),
+                    match other {
+                        Target::Sqlite { .. } => "sqlite",
+                        Target::Postgres(_) => "postgres",
+                        Target::MySql(_) => "mysql",
+                    }
+                ),
+            )),
         }
     }
 
@@ -103,6 +125,10 @@ impl Pool {
         match self {
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(pool) => pool.close().await,
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => pool.close().await,
+            #[cfg(feature = "mysql")]
+            Pool::MySql(pool) => pool.close().await,
         }
     }
 }
@@ -138,12 +164,10 @@ impl SqlConnection {
     async fn connect(ctx: ConnectContext) -> Result<SqlConnection> {
         let settings = Arc::new(Settings::from_config(&ctx.config)?);
         let name = ctx.config.name().to_owned();
-        let pool = Pool::open(&settings.target, &settings.pool)
-            .await
-            .map_err(|e| {
-                e.with_connection(&name, crate::TYPE)
-                    .scrub(&settings.sensitive)
-            })?;
+        let pool = Pool::open(&settings).await.map_err(|e| {
+            e.with_connection(&name, crate::TYPE)
+                .scrub(&settings.sensitive)
+        })?;
         Ok(SqlConnection {
             name,
             state: RwLock::new(State {
@@ -178,6 +202,14 @@ impl SqlConnection {
             .scrub(&sensitive)
     }
 
+    /// A function that names this connection in an error and masks its secrets, for tasks
+    /// that outlive a borrow of the connection.
+    pub(crate) fn failer(&self) -> impl Fn(Error) -> Error + Send + Sync + 'static {
+        let name = self.name.clone();
+        let sensitive = self.read_state().settings.sensitive.clone();
+        move |err: Error| err.with_connection(&name, crate::TYPE).scrub(&sensitive)
+    }
+
     /// The pool, connecting again after a [`Connection::reset`].
     ///
     /// # Errors
@@ -197,7 +229,9 @@ impl SqlConnection {
             }
             state.settings.clone()
         };
-        let pool = Pool::open(&settings.target, &settings.pool)
+        let pool = settings
+            .retry
+            .run(|| Pool::open(&settings), dataconn_core::Error::is_temporary)
             .await
             .map_err(|e| self.fail(e))?;
         let mut state = self.write_state();
@@ -212,7 +246,43 @@ impl SqlConnection {
     pub async fn sqlite_pool(&self) -> Result<sqlx::SqlitePool> {
         match self.pool().await? {
             Pool::Sqlite(pool) => Ok(pool),
+            #[allow(unreachable_patterns)]
+            _ => Err(self.not_dialect("sqlite")),
         }
+    }
+
+    /// The PostgreSQL pool, for direct use of sqlx.
+    ///
+    /// # Errors
+    /// As [`SqlConnection::pool`], or [`ErrorKind::Unsupported`] for another dialect.
+    #[cfg(feature = "postgres")]
+    pub async fn postgres_pool(&self) -> Result<sqlx::PgPool> {
+        match self.pool().await? {
+            Pool::Postgres(pool) => Ok(pool),
+            #[allow(unreachable_patterns)]
+            _ => Err(self.not_dialect("postgresql")),
+        }
+    }
+
+    /// The MySQL pool, for direct use of sqlx.
+    ///
+    /// # Errors
+    /// As [`SqlConnection::pool`], or [`ErrorKind::Unsupported`] for another dialect.
+    #[cfg(feature = "mysql")]
+    pub async fn mysql_pool(&self) -> Result<sqlx::MySqlPool> {
+        match self.pool().await? {
+            Pool::MySql(pool) => Ok(pool),
+            #[allow(unreachable_patterns)]
+            _ => Err(self.not_dialect("mysql")),
+        }
+    }
+
+    #[allow(dead_code)]
+    fn not_dialect(&self, wanted: &str) -> Error {
+        self.fail(Error::new(
+            ErrorKind::Unsupported,
+            format!("expected a {wanted} connection, found {}", self.dialect()),
+        ))
     }
 
     /// The dialect: `sqlite`, `postgresql` or `mysql`.

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use dataconn_core::{ConnectionConfig, ConnectorConfig, Secret, Ttl};
+use dataconn_core::{ConnectionConfig, ConnectorConfig, RetryPolicy, Secret, Ttl};
 use serde::Deserialize;
 use toml::Value;
 
@@ -55,6 +55,19 @@ pub struct SqlConfig {
     pub ttl: Option<Value>,
     /// Rows per Arrow record batch. Default: 65,536.
     pub batch_size: Option<usize>,
+    /// Cancel statements running longer than this (PostgreSQL `statement_timeout`, MariaDB
+    /// `max_statement_time`, MySQL `max_execution_time`). Default: none.
+    pub statement_timeout: Option<Value>,
+    /// Read PostgreSQL results without parameters through binary `COPY`. Default: true.
+    pub copy: Option<bool>,
+    /// Retries of a temporary failure after the first attempt. Default: 3.
+    pub retries: Option<u32>,
+    /// Backoff ceiling of the first retry, doubling after each. Default: `100ms`.
+    pub retry_backoff: Option<Value>,
+    /// Largest backoff ceiling. Default: `2s`.
+    pub retry_max_backoff: Option<Value>,
+    /// No retry starts after this long since the first attempt. Default: `30s`.
+    pub retry_budget: Option<Value>,
     /// SQLAlchemy's engine options; `pool_size`, `max_overflow`, `pool_pre_ping`,
     /// `pool_recycle` and `pool_timeout` map onto the pool options above.
     pub create_engine_kwargs: Option<toml::Table>,
@@ -80,6 +93,12 @@ impl ConnectorConfig for SqlConfig {
         "test_before_acquire",
         "ttl",
         "batch_size",
+        "statement_timeout",
+        "copy",
+        "retries",
+        "retry_backoff",
+        "retry_max_backoff",
+        "retry_budget",
         "create_engine_kwargs",
     ];
 
@@ -112,6 +131,10 @@ impl ConnectorConfig for SqlConfig {
             ("idle_timeout", &self.idle_timeout),
             ("max_lifetime", &self.max_lifetime),
             ("ttl", &self.ttl),
+            ("statement_timeout", &self.statement_timeout),
+            ("retry_backoff", &self.retry_backoff),
+            ("retry_max_backoff", &self.retry_max_backoff),
+            ("retry_budget", &self.retry_budget),
         ] {
             if let Some(value) = value
                 && let Err(problem) = duration_value(value)
@@ -189,6 +212,28 @@ impl SqlConfig {
             .as_ref()
             .and_then(|v| ttl_value(v).ok())
             .unwrap_or(Ttl::Forever)
+    }
+
+    pub(crate) fn statement_timeout(&self) -> Option<Duration> {
+        self.statement_timeout
+            .as_ref()
+            .and_then(|v| duration_value(v).ok().flatten())
+            .filter(|d| !d.is_zero())
+    }
+
+    pub(crate) fn retry_policy(&self) -> RetryPolicy {
+        let default = RetryPolicy::default();
+        let or = |v: &Option<Value>, d: Duration| {
+            v.as_ref()
+                .and_then(|v| duration_value(v).ok().flatten())
+                .unwrap_or(d)
+        };
+        RetryPolicy {
+            retries: self.retries.unwrap_or(default.retries),
+            initial_backoff: or(&self.retry_backoff, default.initial_backoff),
+            max_backoff: or(&self.retry_max_backoff, default.max_backoff),
+            budget: or(&self.retry_budget, default.budget),
+        }
     }
 
     pub(crate) fn batch_rows(&self) -> usize {

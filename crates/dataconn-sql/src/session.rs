@@ -1,16 +1,51 @@
 //! [`Session`]: a transaction with `execute`, `query`, `commit` and `rollback`.
 //!
 //! Dropping a session without `commit` rolls it back. A commit drops the connection's cached
-//! reads, so the next `query()` sees the new data.
+//! reads, so the next `query()` sees the new data. Sessions are never retried automatically:
+//! after a failure, run the whole session again.
 
-use dataconn_core::{Error, ErrorKind, Params, Result, Table, rewrite};
+use dataconn_core::{Error, ErrorKind, Params, Result, Rewritten, Table, rewrite};
 
 use crate::backend::{Pool, SqlConnection};
 use crate::query::dialect_of;
 
+/// A transaction's isolation level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Isolation {
+    /// The database's default (PostgreSQL: read committed; MySQL/MariaDB: repeatable read;
+    /// SQLite: serializable).
+    #[default]
+    Default,
+    /// `READ UNCOMMITTED`.
+    ReadUncommitted,
+    /// `READ COMMITTED`.
+    ReadCommitted,
+    /// `REPEATABLE READ`.
+    RepeatableRead,
+    /// `SERIALIZABLE`.
+    Serializable,
+}
+
+impl Isolation {
+    fn sql(self) -> Option<&'static str> {
+        Some(match self {
+            Isolation::Default => return None,
+            Isolation::ReadUncommitted => "SET TRANSACTION ISOLATION LEVEL READ UNCOMMITTED",
+            Isolation::ReadCommitted => "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
+            Isolation::RepeatableRead => "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+            Isolation::Serializable => "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+        })
+    }
+}
+
 enum Tx {
     #[cfg(feature = "sqlite")]
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::Transaction<'static, sqlx::MySql>),
 }
 
 /// A transaction on one pooled connection.
@@ -30,17 +65,46 @@ impl std::fmt::Debug for Session<'_> {
 }
 
 impl<'c> Session<'c> {
-    pub(crate) async fn begin(conn: &'c SqlConnection) -> Result<Session<'c>> {
+    pub(crate) async fn begin(
+        conn: &'c SqlConnection,
+        isolation: Isolation,
+    ) -> Result<Session<'c>> {
         let pool = conn.pool().await?;
         let dialect = dialect_of(&pool);
+        let level = isolation.sql();
         let tx = match pool {
             #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => Tx::Sqlite(
-                pool.begin()
-                    .await
-                    .map_err(|e| conn.fail(crate::sqlx_error(e)))?,
-            ),
+            Pool::Sqlite(pool) => {
+                // SQLite transactions are always serializable, the strictest level.
+                Tx::Sqlite(pool.begin().await.map_err(crate::sqlx_error)?)
+            }
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await.map_err(crate::sqlx_error)?;
+                if let Some(level) = level {
+                    sqlx::Executor::execute(&mut *tx, level)
+                        .await
+                        .map_err(crate::sqlx_error)?;
+                }
+                Tx::Postgres(tx)
+            }
+            #[cfg(feature = "mysql")]
+            Pool::MySql(pool) => {
+                // MySQL sets the level of the *next* transaction, so it goes before BEGIN.
+                let mut c = pool.acquire().await.map_err(crate::sqlx_error)?;
+                if let Some(level) = level {
+                    sqlx::Executor::execute(&mut *c, level)
+                        .await
+                        .map_err(crate::sqlx_error)?;
+                }
+                Tx::MySql(
+                    sqlx::Transaction::begin(c, None)
+                        .await
+                        .map_err(crate::sqlx_error)?,
+                )
+            }
         };
+        let _ = level;
         Ok(Session {
             conn,
             tx: Some(tx),
@@ -49,12 +113,11 @@ impl<'c> Session<'c> {
     }
 
     fn tx(&mut self) -> Result<&mut Tx> {
-        let conn = self.conn;
         self.tx.as_mut().ok_or_else(|| {
-            conn.fail(Error::new(
+            Error::new(
                 ErrorKind::Closed,
                 "expected an open session, found it already committed or rolled back",
-            ))
+            )
         })
     }
 
@@ -65,14 +128,21 @@ impl<'c> Session<'c> {
     /// as [`ErrorKind::Query`].
     pub async fn execute(&mut self, sql: &str, params: Params) -> Result<u64> {
         let conn = self.conn;
-        let rewritten = rewrite(sql, &params, self.dialect).map_err(|e| conn.fail(e))?;
+        let result = match rewrite(sql, &params, self.dialect) {
+            Ok(rewritten) => self.execute_rewritten(rewritten).await,
+            Err(e) => Err(e),
+        };
+        result.map_err(|e| conn.fail(e))
+    }
+
+    pub(crate) async fn execute_rewritten(&mut self, rewritten: Rewritten) -> Result<u64> {
         match self.tx()? {
             #[cfg(feature = "sqlite")]
-            Tx::Sqlite(tx) => crate::query::sqlite_statement(rewritten)
-                .execute(&mut **tx)
-                .await
-                .map(|r| r.rows_affected())
-                .map_err(|e| conn.fail(crate::sqlx_error(e))),
+            Tx::Sqlite(tx) => crate::write::sqlite(tx, rewritten).await,
+            #[cfg(feature = "postgres")]
+            Tx::Postgres(tx) => crate::write::postgres(tx, rewritten).await,
+            #[cfg(feature = "mysql")]
+            Tx::MySql(tx) => crate::write::mysql(tx, rewritten).await,
         }
     }
 
@@ -82,14 +152,50 @@ impl<'c> Session<'c> {
     /// As [`Session::execute`].
     pub async fn query(&mut self, sql: &str, params: Params) -> Result<Table> {
         let conn = self.conn;
-        let rewritten = rewrite(sql, &params, self.dialect).map_err(|e| conn.fail(e))?;
         let batch_rows = conn.settings().batch_rows;
+        let result = match rewrite(sql, &params, self.dialect) {
+            Ok(rewritten) => self.query_rewritten(rewritten, batch_rows).await,
+            Err(e) => Err(e),
+        };
+        result.map_err(|e| conn.fail(e))
+    }
+
+    async fn query_rewritten(&mut self, rewritten: Rewritten, batch_rows: usize) -> Result<Table> {
         match self.tx()? {
             #[cfg(feature = "sqlite")]
             Tx::Sqlite(tx) => {
-                crate::sqlite::read::read_on(tx, &rewritten.sql, &rewritten.values, batch_rows)
-                    .await
-                    .map_err(|e| conn.fail(e))
+                let request = crate::sqlite::read::ReadRequest {
+                    sql: rewritten.sql,
+                    values: rewritten.values,
+                    names: rewritten.names,
+                    batch_rows,
+                };
+                crate::sqlite::read::read_on(tx, &request).await
+            }
+            #[cfg(feature = "postgres")]
+            Tx::Postgres(tx) => {
+                let names: Vec<&str> = rewritten.names.iter().map(String::as_str).collect();
+                let binds = crate::postgres::bind::checked(rewritten.values, &names)?;
+                let sink = crate::sink::Sink::Keep;
+                let table =
+                    crate::postgres::read::read(tx, &rewritten.sql, binds, batch_rows, false, sink)
+                        .await?;
+                table.ok_or_else(|| Error::internal("a kept read returned no table"))
+            }
+            #[cfg(feature = "mysql")]
+            Tx::MySql(tx) => {
+                let names: Vec<&str> = rewritten.names.iter().map(String::as_str).collect();
+                let sink = crate::sink::Sink::Keep;
+                let table = crate::mysql::read::read(
+                    tx,
+                    &rewritten.sql,
+                    rewritten.values,
+                    &names,
+                    batch_rows,
+                    sink,
+                )
+                .await?;
+                table.ok_or_else(|| Error::internal("a kept read returned no table"))
             }
         }
     }
@@ -98,19 +204,25 @@ impl<'c> Session<'c> {
     ///
     /// # Errors
     /// The database's error; the transaction is then rolled back.
-    pub async fn commit(mut self) -> Result<()> {
+    pub async fn commit(self) -> Result<()> {
         let conn = self.conn;
-        let tx = self.tx.take();
-        let result = match tx {
+        let result = self.commit_quietly().await;
+        conn.invalidate();
+        result.map_err(|e| conn.fail(e))
+    }
+
+    /// Commit without touching the cache or naming the connection in errors.
+    pub(crate) async fn commit_quietly(mut self) -> Result<()> {
+        let result = match self.tx.take() {
             #[cfg(feature = "sqlite")]
-            Some(Tx::Sqlite(tx)) => tx
-                .commit()
-                .await
-                .map_err(|e| conn.fail(crate::sqlx_error(e))),
+            Some(Tx::Sqlite(tx)) => tx.commit().await,
+            #[cfg(feature = "postgres")]
+            Some(Tx::Postgres(tx)) => tx.commit().await,
+            #[cfg(feature = "mysql")]
+            Some(Tx::MySql(tx)) => tx.commit().await,
             None => Ok(()),
         };
-        conn.invalidate();
-        result
+        result.map_err(crate::sqlx_error)
     }
 
     /// Roll back explicitly (dropping the session does the same).
@@ -119,19 +231,21 @@ impl<'c> Session<'c> {
     /// The database's error.
     pub async fn rollback(mut self) -> Result<()> {
         let conn = self.conn;
-        match self.tx.take() {
+        let result = match self.tx.take() {
             #[cfg(feature = "sqlite")]
-            Some(Tx::Sqlite(tx)) => tx
-                .rollback()
-                .await
-                .map_err(|e| conn.fail(crate::sqlx_error(e))),
+            Some(Tx::Sqlite(tx)) => tx.rollback().await,
+            #[cfg(feature = "postgres")]
+            Some(Tx::Postgres(tx)) => tx.rollback().await,
+            #[cfg(feature = "mysql")]
+            Some(Tx::MySql(tx)) => tx.rollback().await,
             None => Ok(()),
-        }
+        };
+        result.map_err(|e| conn.fail(crate::sqlx_error(e)))
     }
 }
 
 impl SqlConnection {
-    /// Start a transaction.
+    /// Start a transaction at the database's default isolation level.
     ///
     /// # Errors
     /// When no pooled connection can be had.
@@ -146,6 +260,16 @@ impl SqlConnection {
     /// # Ok(()) }
     /// ```
     pub async fn session(&self) -> Result<Session<'_>> {
-        Session::begin(self).await
+        self.session_with(Isolation::Default).await
+    }
+
+    /// Start a transaction at `isolation`.
+    ///
+    /// # Errors
+    /// When no pooled connection can be had, or the database refuses the level.
+    pub async fn session_with(&self, isolation: Isolation) -> Result<Session<'_>> {
+        Session::begin(self, isolation)
+            .await
+            .map_err(|e| self.fail(e))
     }
 }

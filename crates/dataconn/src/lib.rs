@@ -37,6 +37,8 @@
 //! |---|---|
 //! | `sqlite` (default) | the SQL connector with bundled SQLite |
 //! | `sql` | the same as `sqlite` |
+//! | `postgres` | the SQL connector with PostgreSQL (TLS through rustls) |
+//! | `mysql` | the SQL connector with MySQL and MariaDB (TLS through rustls) |
 
 pub mod blocking;
 
@@ -46,8 +48,8 @@ pub use dataconn_core::{
     CacheLimit, CacheScope, CacheStats, ConnectContext, ConnectRequest, Connection,
     ConnectionConfig, Connections, ConnectionsBuilder, Connector, ConnectorConfig, Dialect, Error,
     ErrorKind, IntoTtl, Params, Query, QueryCache, QueryExt, QueryRequest, ReadTable, Registry,
-    Result, Rewritten, Secret, Secrets, SecretsSource, Table, Ttl, TypedConnection, Value,
-    downcast, parameter_names, params, rewrite, url_password,
+    Result, RetryPolicy, Rewritten, Secret, Secrets, SecretsSource, Table, Ttl, TypedConnection,
+    Value, downcast, parameter_names, params, rewrite, url_password,
 };
 
 /// The crates whose types appear in dataconn's API (Arrow, TOML).
@@ -60,7 +62,7 @@ pub mod sql {
 }
 
 #[cfg(feature = "_sql")]
-pub use dataconn_sql::{Session, SqlConnection};
+pub use dataconn_sql::{Isolation, Session, SqlConnection};
 
 /// A registry holding every connector this build's features enable.
 pub fn default_registry() -> Registry {

@@ -2,13 +2,14 @@
 //!
 //! sqlx connects, pools, runs sessions and writes; [`read`] is the fast read path.
 
+pub(crate) mod bind;
 pub(crate) mod columns;
 pub(crate) mod read;
 
 use std::path::Path;
 
 use dataconn_core::{Error, ErrorKind, Result};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 
 use crate::config::PoolSettings;
 
@@ -25,27 +26,18 @@ pub(crate) async fn connect(
             .read_only(read_only),
         None => SqliteConnectOptions::new().in_memory(true),
     };
-    // Each connection to `:memory:` is its own database: one connection keeps one database.
-    let max = if path.is_none() {
-        1
-    } else {
-        pool.max_connections
+    // Each connection to `:memory:` is its own database: one connection, kept open, keeps one.
+    let settings = match path {
+        Some(_) => pool.clone(),
+        None => PoolSettings {
+            max_connections: 1,
+            min_connections: 1,
+            idle_timeout: None,
+            max_lifetime: None,
+            ..pool.clone()
+        },
     };
-    SqlitePoolOptions::new()
-        .max_connections(max)
-        .min_connections(pool.min_connections.min(max))
-        .acquire_timeout(pool.acquire_timeout)
-        .idle_timeout(if path.is_none() {
-            None
-        } else {
-            pool.idle_timeout
-        })
-        .max_lifetime(if path.is_none() {
-            None
-        } else {
-            pool.max_lifetime
-        })
-        .test_before_acquire(pool.test_before_acquire)
+    crate::pool_options::<sqlx::Sqlite>(&settings)
         .connect_with(options)
         .await
         .map_err(|e| {

@@ -15,6 +15,7 @@ use rusqlite::ToSql;
 use rusqlite::types::ToSqlOutput;
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqlitePool;
+use tokio::sync::mpsc;
 
 use super::columns::{ColumnBuilder, Kind, cast_to};
 
@@ -25,16 +26,29 @@ struct RawHandle(NonNull<rusqlite::ffi::sqlite3>);
 // handle lock (so sqlx's worker cannot touch it) until the blocking thread has finished.
 unsafe impl Send for RawHandle {}
 
-/// Read `sql` with `values` through a pooled connection, on a blocking thread.
+/// One read: the rewritten SQL, its values and their names (for messages).
+pub(crate) struct ReadRequest {
+    pub(crate) sql: String,
+    pub(crate) values: Vec<Value>,
+    pub(crate) names: Vec<String>,
+    pub(crate) batch_rows: usize,
+}
+
+/// Where the batches go: kept for one table, or sent down a stream as they are cut.
+pub(crate) enum Out {
+    Keep,
+    Stream(mpsc::Sender<Result<RecordBatch>>),
+}
+
+/// Read through a pooled connection, on a blocking thread.
 ///
 /// The work runs in its own task so that dropping the caller's future cannot release the
 /// connection while the blocking thread still steps on it.
 pub(crate) async fn read_pooled(
     pool: &SqlitePool,
-    sql: String,
-    values: Vec<Value>,
-    batch_rows: usize,
-) -> Result<Table> {
+    request: ReadRequest,
+    out: Out,
+) -> Result<Option<Table>> {
     let pool = pool.clone();
     let task = tokio::spawn(async move {
         let mut conn = pool.acquire().await.map_err(crate::sqlx_error)?;
@@ -43,7 +57,7 @@ pub(crate) async fn read_pooled(
         let stepped = tokio::task::spawn_blocking(move || {
             let handle = handle;
             // SAFETY: see `RawHandle`; the lock is held until this closure returns.
-            unsafe { read_raw(handle.0, &sql, &values, batch_rows) }
+            unsafe { read_raw(handle.0, &request, out) }
         })
         .await;
         drop(locked);
@@ -54,65 +68,125 @@ pub(crate) async fn read_pooled(
 }
 
 /// Read on a connection the caller holds (a session's transaction), on the current thread.
-pub(crate) async fn read_on(
-    conn: &mut SqliteConnection,
-    sql: &str,
-    values: &[Value],
-    batch_rows: usize,
-) -> Result<Table> {
+pub(crate) async fn read_on(conn: &mut SqliteConnection, request: &ReadRequest) -> Result<Table> {
     let mut locked = conn.lock_handle().await.map_err(crate::sqlx_error)?;
     let raw = locked.as_raw_handle();
     // SAFETY: `locked` keeps sqlx's worker off the handle for the whole synchronous read.
-    unsafe { read_raw(raw, sql, values, batch_rows) }
+    let table = unsafe { read_raw(raw, request, Out::Keep) }?;
+    table.ok_or_else(|| Error::internal("a kept read returned no table"))
 }
 
-struct Bind<'a>(&'a Value);
+struct Bind<'a>(super::bind::Scalar<'a>);
 
 impl ToSql for Bind<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        use super::bind::Scalar;
         use rusqlite::types::ValueRef as V;
-        Ok(ToSqlOutput::Borrowed(match self.0 {
-            Value::Null => V::Null,
-            Value::Bool(b) => V::Integer(i64::from(*b)),
-            Value::Int(i) => V::Integer(*i),
-            Value::Float(f) => V::Real(*f),
-            Value::Text(s) => V::Text(s.as_bytes()),
-            Value::Bytes(b) => V::Blob(b),
-            other => {
-                return Err(rusqlite::Error::ToSqlConversionFailure(
-                    format!("SQLite cannot bind a {} value", other.type_name()).into(),
-                ));
-            }
+        Ok(ToSqlOutput::Borrowed(match &self.0 {
+            Scalar::Null => V::Null,
+            Scalar::Integer(i) => V::Integer(*i),
+            Scalar::Real(f) => V::Real(*f),
+            Scalar::Text(s) => V::Text(s.as_bytes()),
+            Scalar::Blob(b) => V::Blob(b),
         }))
     }
 }
 
-/// Prepare, bind and step `sql` on a raw handle into a [`Table`].
+fn mixed_types(name: &str, before: Kind, now: Kind) -> Error {
+    Error::new(
+        ErrorKind::TypeConversion,
+        format!(
+            "column `{name}` holds {before:?} values in one batch and {now:?} values in another; \
+             expected one Arrow type per column (CAST the column in the SQL)"
+        ),
+    )
+}
+
+/// Cut batches, keep or send them.
+struct Batches {
+    out: Out,
+    kept: Vec<(Vec<arrow::array::ArrayRef>, Vec<Kind>)>,
+    /// For a stream: the kinds of the first batch, which every later batch must fit.
+    frozen: Option<Vec<Kind>>,
+}
+
+impl Batches {
+    /// Cut the builders' rows; returns false when the stream's reader has gone.
+    fn cut(&mut self, builders: &mut [ColumnBuilder], rows: usize) -> Result<bool> {
+        let kinds: Vec<Kind> = builders.iter().map(ColumnBuilder::kind).collect();
+        match &self.out {
+            Out::Keep => {
+                let columns = builders
+                    .iter_mut()
+                    .map(|b| {
+                        let kind = b.kind();
+                        b.finish(kind)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                self.kept.push((columns, kinds));
+                Ok(true)
+            }
+            Out::Stream(tx) => {
+                let frozen = match &self.frozen {
+                    Some(frozen) => frozen.clone(),
+                    None => kinds.clone(),
+                };
+                for (i, (now, fixed)) in kinds.iter().zip(&frozen).enumerate() {
+                    if fixed.unify(*now) != Some(*fixed) {
+                        return Err(mixed_types(builders[i].name(), *fixed, *now));
+                    }
+                }
+                let columns = builders
+                    .iter_mut()
+                    .zip(&frozen)
+                    .map(|(b, k)| b.finish(*k))
+                    .collect::<Result<Vec<_>>>()?;
+                let schema = schema_of(builders, &frozen);
+                let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(rows));
+                let batch = RecordBatch::try_new_with_options(schema, columns, &options)?;
+                self.frozen = Some(frozen);
+                Ok(tx.blocking_send(Ok(batch)).is_ok())
+            }
+        }
+    }
+}
+
+fn schema_of(builders: &[ColumnBuilder], kinds: &[Kind]) -> Arc<Schema> {
+    Arc::new(Schema::new(
+        builders
+            .iter()
+            .zip(kinds)
+            .map(|(b, k)| Field::new(b.name(), k.data_type(), true))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Prepare, bind and step the request's SQL on a raw handle.
 ///
 /// # Safety
 /// `raw` must be an open SQLite connection that no other thread uses until this returns.
 unsafe fn read_raw(
     raw: NonNull<rusqlite::ffi::sqlite3>,
-    sql: &str,
-    values: &[Value],
-    batch_rows: usize,
-) -> Result<Table> {
+    request: &ReadRequest,
+    out: Out,
+) -> Result<Option<Table>> {
     // SAFETY: the caller guarantees exclusive use; `from_handle` does not close it on drop.
     let conn = unsafe { rusqlite::Connection::from_handle(raw.as_ptr()) }.map_err(query_error)?;
-    let mut stmt = conn.prepare(sql).map_err(query_error)?;
+    let mut stmt = conn.prepare(&request.sql).map_err(query_error)?;
     let expected = stmt.parameter_count();
-    if expected != values.len() {
+    if expected != request.values.len() {
         return Err(Error::new(
             ErrorKind::Parameter,
             format!(
                 "the SQL has {expected} placeholder(s) but {} value(s) were bound; write named \
                  parameters as :name and pass them with .param(..)",
-                values.len()
+                request.values.len()
             ),
         ));
     }
-    for (i, value) in values.iter().enumerate() {
-        stmt.raw_bind_parameter(i + 1, Bind(value))
+    for (i, value) in request.values.iter().enumerate() {
+        let name = request.names.get(i).map_or("?", String::as_str);
+        stmt.raw_bind_parameter(i + 1, Bind(super::bind::scalar(value, name)?))
             .map_err(query_error)?;
     }
     let mut builders: Vec<ColumnBuilder> = stmt
@@ -120,10 +194,13 @@ unsafe fn read_raw(
         .iter()
         .map(|c| ColumnBuilder::new(c.name().to_owned(), Kind::from_decltype(c.decl_type())))
         .collect();
-    let width = builders.len();
 
-    let mut batches: Vec<Vec<arrow::array::ArrayRef>> = Vec::new();
-    let mut batch_kinds: Vec<Vec<Kind>> = Vec::new();
+    let streaming = matches!(out, Out::Stream(_));
+    let mut batches = Batches {
+        out,
+        kept: Vec::new(),
+        frozen: None,
+    };
     let mut in_batch = 0usize;
     let mut rows = stmt.raw_query();
     while let Some(row) = rows.next().map_err(query_error)? {
@@ -131,42 +208,36 @@ unsafe fn read_raw(
             builder.push(row.get_ref(i).map_err(query_error)?)?;
         }
         in_batch += 1;
-        if in_batch == batch_rows {
-            cut_batch(&mut builders, &mut batches, &mut batch_kinds)?;
+        if in_batch == request.batch_rows {
+            if !batches.cut(&mut builders, in_batch)? {
+                return Ok(None);
+            }
             in_batch = 0;
         }
     }
-    if in_batch > 0 || batches.is_empty() {
-        cut_batch(&mut builders, &mut batches, &mut batch_kinds)?;
+    if in_batch > 0 || (!streaming && batches.kept.is_empty()) {
+        batches.cut(&mut builders, in_batch)?;
     }
     drop(rows);
+    if streaming {
+        return Ok(None);
+    }
 
     // One type per column across batches: the widest any batch needed.
     let mut kinds: Vec<Kind> = builders.iter().map(ColumnBuilder::kind).collect();
-    for batch in &batch_kinds {
+    for (_, batch) in &batches.kept {
         for (i, kind) in batch.iter().enumerate() {
-            kinds[i] = kinds[i].unify(*kind).ok_or_else(|| {
-                Error::new(
-                    ErrorKind::TypeConversion,
-                    format!(
-                        "column `{}` holds {:?} values in one batch and {kind:?} values in \
-                         another; expected one Arrow type per column (CAST the column in the SQL)",
-                        builders[i].name(),
-                        kinds[i]
-                    ),
-                )
-            })?;
+            kinds[i] = kinds[i]
+                .unify(*kind)
+                .ok_or_else(|| mixed_types(builders[i].name(), kinds[i], *kind))?;
         }
     }
-    let schema = Arc::new(Schema::new(
-        (0..width)
-            .map(|i| Field::new(builders[i].name(), kinds[i].data_type(), true))
-            .collect::<Vec<_>>(),
-    ));
+    let schema = schema_of(&builders, &kinds);
     let records = batches
+        .kept
         .into_iter()
-        .filter(|columns| columns.first().is_some_and(|c| !c.is_empty()))
-        .map(|columns| {
+        .filter(|(columns, _)| columns.first().is_some_and(|c| !c.is_empty()))
+        .map(|(columns, _)| {
             let columns = columns
                 .iter()
                 .zip(&kinds)
@@ -181,25 +252,7 @@ unsafe fn read_raw(
             )?)
         })
         .collect::<Result<Vec<_>>>()?;
-    Table::try_new(schema, records)
-}
-
-fn cut_batch(
-    builders: &mut [ColumnBuilder],
-    batches: &mut Vec<Vec<arrow::array::ArrayRef>>,
-    kinds: &mut Vec<Vec<Kind>>,
-) -> Result<()> {
-    let batch_kinds: Vec<Kind> = builders.iter().map(ColumnBuilder::kind).collect();
-    let columns = builders
-        .iter_mut()
-        .map(|b| {
-            let kind = b.kind();
-            b.finish(kind)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    batches.push(columns);
-    kinds.push(batch_kinds);
-    Ok(())
+    Table::try_new(schema, records).map(Some)
 }
 
 fn query_error(err: rusqlite::Error) -> Error {

@@ -1,0 +1,49 @@
+//! MySQL and MariaDB through sqlx's MySQL driver, TLS through rustls.
+//!
+//! `ssl-mode`, `ssl-ca` and the other URL parameters are read by sqlx from the URL (or from the
+//! `query` table). Sessions run in UTC (`time_zone = '+00:00'`), so TIMESTAMP values are
+//! instants. A `statement_timeout` sets MariaDB's `max_statement_time` or MySQL's
+//! `max_execution_time` on every pooled connection.
+
+pub(crate) mod bind;
+pub(crate) mod decode;
+pub(crate) mod read;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use dataconn_core::{Error, Result, Secret};
+use sqlx::Executor;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool};
+
+use crate::config::PoolSettings;
+
+/// Open a pool on `url`, connecting once so that a bad address fails here.
+pub(crate) async fn connect(
+    url: &Secret,
+    pool: &PoolSettings,
+    statement_timeout: Option<Duration>,
+) -> Result<MySqlPool> {
+    let options = MySqlConnectOptions::from_str(url.expose())
+        .map_err(|e| Error::config("expected a valid mysql:// URL").with_source(e))?
+        .timezone(Some("+00:00".to_owned()));
+    crate::pool_options::<sqlx::MySql>(pool)
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if let Some(timeout) = statement_timeout {
+                    // MariaDB names it max_statement_time (seconds), MySQL max_execution_time (ms).
+                    let mariadb =
+                        format!("SET SESSION max_statement_time = {}", timeout.as_secs_f64());
+                    if conn.execute(crate::query::safe(mariadb)).await.is_err() {
+                        let mysql =
+                            format!("SET SESSION max_execution_time = {}", timeout.as_millis());
+                        conn.execute(crate::query::safe(mysql)).await?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+        .map_err(|e| crate::connect_error(e, "MySQL"))
+}
