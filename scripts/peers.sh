@@ -116,6 +116,88 @@ start_scratch_mariadb() {
     wait_port "$port" 60 || { log "MariaDB on $port did not come up; see $dir/server.log"; return 1; }
 }
 
+# A Python venv with the test peers from PyPI (moto's S3 server, pyarrow/pandas for interop).
+python_peers() {
+    local venv="$peers/venv"
+    if [ ! -x "$venv/bin/moto_server" ] || [ ! -f "$venv/.peers-ready" ]; then
+        command -v python3 >/dev/null 2>&1 || install python3 python3-venv || return 1
+        python3 -m venv "$venv" >&2 || { install python3-venv && python3 -m venv "$venv" >&2; } || return 1
+        log "installing moto, pyarrow and pandas into $venv"
+        "$venv/bin/pip" install --quiet 'moto[s3]==5.2.5' flask flask-cors pyarrow pandas azure-storage-blob >&2 || return 1
+        touch "$venv/.peers-ready"
+    fi
+    echo "$venv"
+}
+
+# Start "$@" in the background from directory $1, logging to $peers/$2.log, remembering its PID.
+background() {
+    local dir=$1 name=$2
+    shift 2
+    ( cd "$dir" && exec "$@" ) >"$peers/$name.log" 2>&1 &
+    echo $! >"$peers/$name.pid"
+}
+
+start_files_peers() {
+    local venv
+    venv=$(python_peers) || { log "no Python peers: S3, HTTP and interop tests will report missing servers"; return 0; }
+    # S3: moto.
+    if ! answers 5055; then
+        log "starting moto (S3) on 127.0.0.1:5055"
+        background "$peers" moto "$venv/bin/moto_server" -H 127.0.0.1 -p 5055
+    fi
+    if wait_port 5055 30; then
+        "$venv/bin/python" -c "
+import boto3
+s3 = boto3.client('s3', endpoint_url='http://127.0.0.1:5055', aws_access_key_id='test',
+                  aws_secret_access_key='test', region_name='us-east-1')
+if 'dataconn-test' not in [b['Name'] for b in s3.list_buckets().get('Buckets', [])]:
+    s3.create_bucket(Bucket='dataconn-test')
+" >&2 && echo "export DATACONN_TEST_S3_ENDPOINT='http://127.0.0.1:5055'"
+    fi
+    # HTTP: a static file server over a folder the tests write into.
+    mkdir -p "$peers/http"
+    if ! answers 5056; then
+        log "starting a static HTTP server on 127.0.0.1:5056 ($peers/http)"
+        background "$peers/http" http python3 -m http.server --bind 127.0.0.1 5056
+    fi
+    wait_port 5056 30 && {
+        echo "export DATACONN_TEST_HTTP_URL='http://127.0.0.1:5056'"
+        echo "export DATACONN_TEST_HTTP_DIR='$peers/http'"
+    }
+    # Interop files written by pyarrow and pandas.
+    if [ ! -f "$peers/interop/pandas.parquet" ]; then
+        "$venv/bin/python" scripts/python/interop.py "$peers/interop" >&2
+    fi
+    echo "export DATACONN_TEST_INTEROP_DIR='$peers/interop'"
+    # Azure: azurite, from npm.
+    if command -v npm >/dev/null 2>&1; then
+        if [ ! -x "$peers/azurite/node_modules/.bin/azurite-blob" ]; then
+            log "installing azurite 3.37.0"
+            mkdir -p "$peers/azurite"
+            (cd "$peers/azurite" && npm install --no-audit --no-fund --silent azurite@3.37.0 >&2) || true
+        fi
+        if [ -x "$peers/azurite/node_modules/.bin/azurite-blob" ]; then
+            if ! answers 5057; then
+                log "starting azurite (Azure Blob) on 127.0.0.1:5057"
+                background "$peers/azurite" azurite "$peers/azurite/node_modules/.bin/azurite-blob" \
+                    --blobHost 127.0.0.1 --blobPort 5057 --inMemoryPersistence --disableTelemetry \
+                    --skipApiVersionCheck --loose
+            fi
+            if wait_port 5057 60; then
+                "$venv/bin/python" -c "
+from azure.storage.blob import BlobServiceClient
+key = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+client = BlobServiceClient(account_url='http://127.0.0.1:5057/devstoreaccount1', credential={'account_name': 'devstoreaccount1', 'account_key': key})
+if 'dataconn-test' not in [c.name for c in client.list_containers()]:
+    client.create_container('dataconn-test')
+" >&2 && echo "export DATACONN_TEST_AZURITE_URL='http://127.0.0.1:5057'"
+            fi
+        fi
+    else
+        log "npm not found: the Azure tests will report a missing server"
+    fi
+}
+
 start() {
     # PostgreSQL: the machine's server, else a scratch one.
     local pg_url="${DATACONN_TEST_POSTGRES_URL:-}"
@@ -144,6 +226,7 @@ start() {
 
     [ -n "$pg_url" ] && echo "export DATACONN_TEST_POSTGRES_URL='$pg_url'"
     [ -n "$my_url" ] && echo "export DATACONN_TEST_MYSQL_URL='$my_url'"
+    start_files_peers
     if [ -n "$restart_ctl" ]; then
         echo "export DATACONN_TEST_PG_RESTART_URL='postgres://postgres@127.0.0.1:55432/postgres'"
         printf 'export DATACONN_TEST_PG_RESTART_CTL=%q\n' "$restart_ctl"
@@ -151,6 +234,13 @@ start() {
 }
 
 stop() {
+    for name in moto http azurite; do
+        if [ -f "$peers/$name.pid" ]; then
+            log "stopping $name"
+            kill "$(cat "$peers/$name.pid")" 2>/dev/null || true
+            rm -f "$peers/$name.pid"
+        fi
+    done
     for name in pg-restart pg-main; do
         local dir="$peers/$name"
         if [ -f "$dir/data/postmaster.pid" ] && { [ "$name" = pg-restart ] || [ -f "$dir/started-by-us" ]; }; then

@@ -21,7 +21,10 @@ use futures::TryStreamExt;
 use sqlx::Executor;
 
 fn rows_wanted() -> u64 {
-    std::env::var("ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000)
+    std::env::var("ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
 }
 
 fn peak_rss_kb() -> u64 {
@@ -102,23 +105,43 @@ fn with_database(server: &str, database: &str) -> String {
 async fn load(kind: &str, server: &str, rows: u64) -> String {
     let url = with_database(server, "dataconn_bench");
     let admin = hub(server, "").await;
-    let admin = admin.connection::<SqlConnection>("bench").await.expect("admin connect");
+    let admin = admin
+        .connection::<SqlConnection>("bench")
+        .await
+        .expect("admin connect");
     let exists = match kind {
         "postgres" => "select count(*) from pg_database where datname = 'dataconn_bench'",
-        _ => "select count(*) from information_schema.schemata where schema_name = 'dataconn_bench'",
+        _ => {
+            "select count(*) from information_schema.schemata where schema_name = 'dataconn_bench'"
+        }
     };
-    let t = admin.query(exists).ttl(0).await.expect("look up the bench database");
-    let n = arrow::compute::cast(t.batches()[0].column(0), &arrow::datatypes::DataType::Int64).expect("count");
+    let t = admin
+        .query(exists)
+        .ttl(0)
+        .await
+        .expect("look up the bench database");
+    let n = arrow::compute::cast(t.batches()[0].column(0), &arrow::datatypes::DataType::Int64)
+        .expect("count");
     if arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(&n).value(0) == 0 {
-        admin.execute("create database dataconn_bench", params! {}).await.expect("create the bench database");
+        admin
+            .execute("create database dataconn_bench", params! {})
+            .await
+            .expect("create the bench database");
     }
     let hub = hub(&url, "").await;
-    let conn = hub.connection::<SqlConnection>("bench").await.expect("bench connect");
+    let conn = hub
+        .connection::<SqlConnection>("bench")
+        .await
+        .expect("bench connect");
     let have = conn.query("select count(*) from bench").ttl(0).await;
     let have = have
         .ok()
-        .and_then(|t| arrow::compute::cast(t.batches()[0].column(0), &arrow::datatypes::DataType::Int64).ok())
-        .map(|a| arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(&a).value(0) as u64);
+        .and_then(|t| {
+            arrow::compute::cast(t.batches()[0].column(0), &arrow::datatypes::DataType::Int64).ok()
+        })
+        .map(|a| {
+            arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(&a).value(0) as u64
+        });
     if have == Some(rows) {
         return url;
     }
@@ -157,24 +180,40 @@ async fn load(kind: &str, server: &str, rows: u64) -> String {
         }
     };
     for statement in statements {
-        conn.execute(&statement, params! {}).await.expect("load the bench table");
+        conn.execute(&statement, params! {})
+            .await
+            .expect("load the bench table");
     }
     url
 }
 
 /// A child process: run one method and print its figures.
 async fn child(method: &str, url: &str) {
-    let best = |times: &[Duration]| times.iter().min().copied().unwrap_or_default().as_secs_f64();
+    let best = |times: &[Duration]| {
+        times
+            .iter()
+            .min()
+            .copied()
+            .unwrap_or_default()
+            .as_secs_f64()
+    };
     let figures = match method {
         "dataconn" | "dataconn-rows" => {
-            let extra = if method == "dataconn-rows" { "copy = false" } else { "" };
+            let extra = if method == "dataconn-rows" {
+                "copy = false"
+            } else {
+                ""
+            };
             let hub = hub(url, extra).await;
-            let conn = hub.connection::<SqlConnection>("bench").await.expect("connect");
+            let conn = hub
+                .connection::<SqlConnection>("bench")
+                .await
+                .expect("connect");
             let mut times = Vec::new();
             let mut last = None;
             for _ in 0..3 {
                 // Free the previous result first: peak RSS is for one result.
-                last = None;
+                drop(last.take());
                 let started = Instant::now();
                 let t = conn.query(QUERY).ttl(Ttl::NoCache).await.expect("query");
                 times.push(started.elapsed());
@@ -190,7 +229,9 @@ async fn child(method: &str, url: &str) {
             }
         }
         "copy-floor" => {
-            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url).await.expect("connect");
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
+                .await
+                .expect("connect");
             let mut times = Vec::new();
             let mut bytes = 0u64;
             for _ in 0..3 {
@@ -205,7 +246,9 @@ async fn child(method: &str, url: &str) {
                 }
                 times.push(started.elapsed());
             }
-            conn.execute("select 1").await.expect("the connection is reusable");
+            conn.execute("select 1")
+                .await
+                .expect("the connection is reusable");
             Figures {
                 method: method.into(),
                 seconds: best(&times),
@@ -221,7 +264,10 @@ async fn child(method: &str, url: &str) {
 
 fn run_child(method: &str, url: &str) -> Option<Figures> {
     let me = std::env::current_exe().expect("own path");
-    let out = Command::new(me).args(["--child", method, url]).output().expect("child runs");
+    let out = Command::new(me)
+        .args(["--child", method, url])
+        .output()
+        .expect("child runs");
     if !out.status.success() {
         eprintln!("{method} failed: {}", String::from_utf8_lossy(&out.stderr));
         return None;
@@ -232,7 +278,10 @@ fn run_child(method: &str, url: &str) -> Option<Figures> {
 fn run_python(method: &str, url: &str) -> Option<Figures> {
     let python = std::env::var("BENCH_PYTHON").ok()?;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/sql_peers.py");
-    let out = Command::new(python).args([script, method, url, QUERY]).output().ok()?;
+    let out = Command::new(python)
+        .args([script, method, url, QUERY])
+        .output()
+        .ok()?;
     if !out.status.success() {
         eprintln!("{method} failed: {}", String::from_utf8_lossy(&out.stderr));
         return None;
@@ -249,7 +298,9 @@ fn mysql_client_floor(url: &str) -> Option<Figures> {
     for _ in 0..3 {
         let started = Instant::now();
         let status = Command::new("mariadb")
-            .args(["-h", host, "-P", port, "-u", user, "--quick", "--batch", "-e", QUERY, database])
+            .args([
+                "-h", host, "-P", port, "-u", user, "--quick", "--batch", "-e", QUERY, database,
+            ])
             .stdout(std::process::Stdio::null())
             .status()
             .ok()?;
@@ -271,11 +322,23 @@ fn report(title: &str, floor: &Option<Figures>, rows: Vec<Option<Figures>>) {
     println!("\n## {title}\n");
     println!("| method | best time | rows/s | peak RSS | vs floor | vs ConnectorX |");
     println!("|---|---:|---:|---:|---:|---:|");
-    let all: Vec<Figures> = floor.iter().cloned().chain(rows.into_iter().flatten()).collect();
-    let cx = all.iter().find(|f| f.method == "connectorx").map(|f| f.seconds);
+    let all: Vec<Figures> = floor
+        .iter()
+        .cloned()
+        .chain(rows.into_iter().flatten())
+        .collect();
+    let cx = all
+        .iter()
+        .find(|f| f.method == "connectorx")
+        .map(|f| f.seconds);
     for f in &all {
-        let ratio = |base: Option<f64>| base.map_or("-".to_owned(), |b| format!("{:.2}×", f.seconds / b));
-        let rss = if f.peak_rss_kb > 0 { format!("{} MiB", f.peak_rss_kb / 1024) } else { "-".into() };
+        let ratio =
+            |base: Option<f64>| base.map_or("-".to_owned(), |b| format!("{:.2}×", f.seconds / b));
+        let rss = if f.peak_rss_kb > 0 {
+            format!("{} MiB", f.peak_rss_kb / 1024)
+        } else {
+            "-".into()
+        };
         println!(
             "| {} | {:.3} s | {:.0} | {rss} | {} | {} |",
             f.method,
@@ -285,7 +348,10 @@ fn report(title: &str, floor: &Option<Figures>, rows: Vec<Option<Figures>>) {
             ratio(cx)
         );
     }
-    if let Some(ours) = all.iter().find(|f| f.method == "dataconn" && f.arrow_bytes > 0) {
+    if let Some(ours) = all
+        .iter()
+        .find(|f| f.method == "dataconn" && f.arrow_bytes > 0)
+    {
         println!(
             "\nArrow result: {} MiB; dataconn peak RSS / result size: {:.2}",
             ours.arrow_bytes / (1024 * 1024),
@@ -304,7 +370,9 @@ async fn main() {
     let rows = rows_wanted();
     println!("# dataconn SQL benchmarks ({rows} rows × 7 columns, `{QUERY}`)");
     if std::env::var("BENCH_PYTHON").is_err() {
-        println!("\n(BENCH_PYTHON is not set: ConnectorX and pandas are left out; scripts/bench.sh sql sets it)");
+        println!(
+            "\n(BENCH_PYTHON is not set: ConnectorX and pandas are left out; scripts/bench.sh sql sets it)"
+        );
     }
     if let Ok(server) = std::env::var("DATACONN_TEST_POSTGRES_URL") {
         let url = load("postgres", &server, rows).await;

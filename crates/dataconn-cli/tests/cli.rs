@@ -288,6 +288,56 @@ fn bad_secrets_file_exits_3_with_file_line_and_column() {
 }
 
 #[test]
+fn read_gives_a_files_table_in_any_output_format() {
+    let ws = Workspace::new();
+    fs::write(ws.path("pets.csv"), "person,legs\njerry,0\nbarbara,4\n").unwrap();
+    let files = ws.path("files.toml");
+    fs::write(
+        &files,
+        format!(
+            "[connections.disk]\ntype = \"files\"\nroot = \"{}\"\n",
+            ws.dir.path().display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dataconn"))
+        .args([
+            "--secrets",
+            files.to_str().unwrap(),
+            "read",
+            "disk",
+            "pets.csv",
+            "--format",
+            "ndjson",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["person"], "barbara");
+    let out = Command::new(env!("CARGO_BIN_EXE_dataconn"))
+        .args([
+            "--secrets",
+            files.to_str().unwrap(),
+            "read",
+            "disk",
+            "nope.csv",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("nope.csv") && stderr(&out).contains("not-found"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn read_on_a_sql_connection_says_what_read_is_for() {
     let ws = Workspace::new();
     let out = ws.run(&["read", "pets", "data.csv"]);

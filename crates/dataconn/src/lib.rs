@@ -30,7 +30,8 @@
 //!   [`default_registry`] and Streamlit's secrets locations; build your own hub with
 //!   [`Connections::builder`] for other files, a shared cache, or your own connectors.
 //! - [`blocking`] has the same calls for synchronous programs.
-//! - Connector crates: [`sql`] (SQLite, PostgreSQL, MySQL).
+//! - Connector crates: [`sql`] (SQLite, PostgreSQL, MySQL), [`files`] (local, memory, S3,
+//!   GCS, Azure, HTTP; CSV, Parquet, JSON, Arrow).
 //!
 //! # Features
 //! | feature | enables |
@@ -39,6 +40,8 @@
 //! | `sql` | the same as `sqlite` |
 //! | `postgres` | the SQL connector with PostgreSQL (TLS through rustls) |
 //! | `mysql` | the SQL connector with MySQL and MariaDB (TLS through rustls) |
+//! | `files` | the files connector: local files, memory, HTTP(S) |
+//! | `s3`, `gcs`, `azure` | the files connector on S3, Google Cloud Storage, Azure Blob Storage |
 
 pub mod blocking;
 
@@ -64,11 +67,22 @@ pub mod sql {
 #[cfg(feature = "_sql")]
 pub use dataconn_sql::{Isolation, Session, SqlConnection};
 
+/// The files connector: local files, memory, S3, GCS, Azure, HTTP.
+#[cfg(feature = "files")]
+pub mod files {
+    pub use dataconn_files::*;
+}
+
+#[cfg(feature = "files")]
+pub use dataconn_files::{FilesConnection, Format};
+
 /// A registry holding every connector this build's features enable.
 pub fn default_registry() -> Registry {
     let registry = Registry::new();
     #[cfg(feature = "_sql")]
     dataconn_sql::register(&registry);
+    #[cfg(feature = "files")]
+    dataconn_files::register(&registry);
     registry
 }
 

@@ -1,0 +1,386 @@
+//! `read(path)`: one object or a glob of them into a cached [`Table`].
+//!
+//! Before the cache is asked, each object's metadata is fetched (one HEAD, or one listing for a
+//! glob), and its ETag, last-modified time and size go into the cache key: a changed file is
+//! never served from the cache, however long the TTL.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+
+use dataconn_core::{Error, ErrorKind, IntoTtl, Params, Result, Table, Ttl};
+use futures::TryStreamExt;
+use object_store::{ObjectMeta, ObjectStoreExt};
+
+use crate::backend::FilesConnection;
+use crate::decode;
+use crate::format::{Compression, Format, decompress};
+use crate::store::{Location, object_error};
+
+/// How to read a table: format, CSV details, column selection and row limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReadOptions {
+    pub(crate) format: Option<Format>,
+    pub(crate) compression: Option<Compression>,
+    pub(crate) delimiter: Option<u8>,
+    pub(crate) has_header: bool,
+    pub(crate) infer_rows: usize,
+    pub(crate) columns: Option<Vec<String>>,
+    pub(crate) limit: Option<usize>,
+    pub(crate) batch_rows: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            format: None,
+            compression: None,
+            delimiter: None,
+            has_header: true,
+            infer_rows: 1000,
+            columns: None,
+            limit: None,
+            batch_rows: 65_536,
+        }
+    }
+}
+
+impl ReadOptions {
+    /// Every option that changes the result, for the cache key.
+    fn key_bytes(&self) -> Vec<u8> {
+        format!(
+            "{:?}|{:?}|{:?}|{}|{}|{:?}|{:?}|{}",
+            self.format,
+            self.compression,
+            self.delimiter,
+            self.has_header,
+            self.infer_rows,
+            self.columns,
+            self.limit,
+            self.batch_rows
+        )
+        .into_bytes()
+    }
+}
+
+/// Whether a path is a glob (`*`, `?`, `[`).
+pub(crate) fn is_glob(path: &str) -> bool {
+    path.contains(['*', '?', '['])
+}
+
+/// The objects a path names, with their metadata: one, or every match of a glob.
+pub(crate) async fn objects(
+    conn: &FilesConnection,
+    path: &str,
+) -> Result<Vec<(Location, ObjectMeta)>> {
+    let credentials = conn.credential_source();
+    if !is_glob(path) {
+        let location = conn.resolve(path)?;
+        let meta = location
+            .store
+            .head(&location.path)
+            .await
+            .map_err(|e| object_error(e, &location.url, &credentials))?;
+        return Ok(vec![(location, meta)]);
+    }
+    let glob_at = path.find(['*', '?', '[']).unwrap_or(path.len());
+    let (dir, pattern) = match path[..glob_at].rfind('/') {
+        Some(slash) => (&path[..slash], &path[slash + 1..]),
+        None => ("", path),
+    };
+    let base = conn
+        .resolve(if dir.is_empty() { "." } else { dir })
+        .or_else(|_| conn.resolve(dir))?;
+    let matcher = globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| {
+            Error::config(format!("expected a glob pattern, found {pattern:?}")).with_source(e)
+        })?
+        .compile_matcher();
+    let prefix = base.path.clone();
+    let listed: Vec<ObjectMeta> = base
+        .store
+        .list(Some(&prefix))
+        .try_collect()
+        .await
+        .map_err(|e| object_error(e, &base.url, &credentials))?;
+    let prefix_text = prefix.as_ref().to_owned();
+    let mut found: Vec<(Location, ObjectMeta)> = listed
+        .into_iter()
+        .filter(|meta| {
+            let full = meta.location.as_ref();
+            let relative = full
+                .strip_prefix(prefix_text.as_str())
+                .unwrap_or(full)
+                .trim_start_matches('/');
+            matcher.is_match(relative)
+        })
+        .map(|meta| {
+            let url = format!("{}/{}", base.url.trim_end_matches('/'), {
+                let full = meta.location.as_ref();
+                full.strip_prefix(prefix_text.as_str())
+                    .unwrap_or(full)
+                    .trim_start_matches('/')
+                    .to_owned()
+            });
+            (
+                Location {
+                    store: base.store.clone(),
+                    path: meta.location.clone(),
+                    url,
+                },
+                meta,
+            )
+        })
+        .collect();
+    found.sort_by(|a, b| a.1.location.cmp(&b.1.location));
+    if found.is_empty() {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "expected objects matching {path:?} under {}, found none",
+                base.url
+            ),
+        ));
+    }
+    Ok(found)
+}
+
+/// Read one object into a table.
+async fn read_object(
+    location: &Location,
+    meta: &ObjectMeta,
+    options: &ReadOptions,
+    credentials: &str,
+) -> Result<Table> {
+    let (format, compression, why) = match options.format {
+        Some(format) => (
+            format,
+            options.compression.unwrap_or(Compression::None),
+            "given explicitly".to_owned(),
+        ),
+        None => {
+            let (format, compression) = Format::infer(&location.url)?;
+            (
+                format,
+                compression,
+                format!("inferred from the name {}", location.url),
+            )
+        }
+    };
+    if format == Format::Parquet && compression == Compression::None {
+        return decode::parquet_from_store(
+            location.store.clone(),
+            meta.clone(),
+            options,
+            &location.url,
+            &why,
+        )
+        .await;
+    }
+    let bytes = location
+        .store
+        .get(&location.path)
+        .await
+        .map_err(|e| object_error(e, &location.url, credentials))?
+        .bytes()
+        .await
+        .map_err(|e| object_error(e, &location.url, credentials))?;
+    let bytes = decompress(bytes, compression, &location.url)?;
+    decode::decode(bytes, format, options, &location.url, &why)
+}
+
+/// Read every object and stack them into one table with one schema.
+async fn read_all(
+    objects: &[(Location, ObjectMeta)],
+    options: &ReadOptions,
+    credentials: &str,
+) -> Result<Table> {
+    let mut tables = Vec::with_capacity(objects.len());
+    for (location, meta) in objects {
+        tables.push((
+            location.url.clone(),
+            read_object(location, meta, options, credentials).await?,
+        ));
+    }
+    let (first_url, first) = tables
+        .first()
+        .cloned()
+        .ok_or_else(|| Error::internal("no objects to read"))?;
+    if tables.len() == 1 {
+        return Ok(first);
+    }
+    let schema = first.schema().clone();
+    let mut batches = Vec::new();
+    for (url, table) in &tables {
+        if table.schema().fields() != schema.fields() {
+            let differs = schema
+                .fields()
+                .iter()
+                .zip(table.schema().fields().iter())
+                .find(|(a, b)| a != b)
+                .map(|(a, b)| {
+                    format!(
+                        "{} {} vs {} {}",
+                        a.name(),
+                        a.data_type(),
+                        b.name(),
+                        b.data_type()
+                    )
+                })
+                .unwrap_or_else(|| {
+                    format!(
+                        "{} vs {} columns",
+                        schema.fields().len(),
+                        table.schema().fields().len()
+                    )
+                });
+            return Err(Error::new(
+                ErrorKind::TypeConversion,
+                format!(
+                    "expected the globbed files to share one schema; {first_url} and {url} differ ({differs})"
+                ),
+            ));
+        }
+        batches.extend(table.batches().iter().cloned());
+    }
+    let table = Table::try_new(schema, batches)?;
+    match options.limit {
+        Some(limit) if table.num_rows() > limit => decode::limit_rows(&table, limit),
+        _ => Ok(table),
+    }
+}
+
+/// The cached read behind [`FilesConnection::read`].
+pub(crate) async fn read_table(
+    conn: &FilesConnection,
+    path: &str,
+    options: ReadOptions,
+    ttl: Ttl,
+) -> Result<Table> {
+    let credentials = conn.credential_source();
+    let objects = objects(conn, path).await?;
+    let mut key_options = options.key_bytes();
+    for (location, meta) in &objects {
+        key_options.extend(
+            format!(
+                "|{}|{:?}|{}|{}",
+                location.url,
+                meta.e_tag,
+                meta.last_modified.timestamp_nanos_opt().unwrap_or_default(),
+                meta.size
+            )
+            .into_bytes(),
+        );
+    }
+    let scope = conn.scope();
+    let key = scope.key("read", path, &Params::new(), &key_options);
+    scope
+        .get_or_load(key, ttl, || read_all(&objects, &options, &credentials))
+        .await
+}
+
+/// A read being built; `.await` it.
+#[must_use = "a read does nothing until it is awaited"]
+#[derive(Debug)]
+pub struct ReadRequest<'a> {
+    conn: &'a FilesConnection,
+    path: String,
+    options: ReadOptions,
+    ttl: Option<Result<Ttl>>,
+}
+
+impl<'a> ReadRequest<'a> {
+    pub(crate) fn new(conn: &'a FilesConnection, path: String) -> Self {
+        ReadRequest {
+            conn,
+            path,
+            options: ReadOptions::default(),
+            ttl: None,
+        }
+    }
+
+    /// The format, instead of inferring it from the name.
+    pub fn format(mut self, format: Format) -> Self {
+        self.options.format = Some(format);
+        self
+    }
+
+    /// The compression around a text format given with [`ReadRequest::format`].
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.options.compression = Some(compression);
+        self
+    }
+
+    /// The CSV delimiter (default `,`, or tab for TSV).
+    pub fn delimiter(mut self, delimiter: u8) -> Self {
+        self.options.delimiter = Some(delimiter);
+        self
+    }
+
+    /// Whether the CSV has a header row (default true).
+    pub fn header(mut self, has_header: bool) -> Self {
+        self.options.has_header = has_header;
+        self
+    }
+
+    /// How many records schema inference reads (CSV, JSON; default 1000).
+    pub fn infer_rows(mut self, rows: usize) -> Self {
+        self.options.infer_rows = rows.max(1);
+        self
+    }
+
+    /// Read only these columns (pushed down into Parquet and CSV).
+    pub fn columns<S: Into<String>>(mut self, columns: impl IntoIterator<Item = S>) -> Self {
+        self.options.columns = Some(columns.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Read at most this many rows.
+    pub fn limit(mut self, rows: usize) -> Self {
+        self.options.limit = Some(rows);
+        self
+    }
+
+    /// How long the result may be served from the cache (a changed file is re-read anyway).
+    pub fn ttl(mut self, ttl: impl IntoTtl) -> Self {
+        self.ttl = Some(ttl.into_ttl());
+        self
+    }
+}
+
+impl<'a> IntoFuture for ReadRequest<'a> {
+    type Output = Result<Table>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<Table>> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let conn = self.conn;
+            let ttl = match self.ttl {
+                Some(ttl) => ttl,
+                None => Ok(conn.default_ttl()),
+            };
+            let span = tracing::info_span!(
+                "dataconn.read",
+                connection = dataconn_core::Connection::name(conn),
+                rows = tracing::field::Empty,
+                cache = tracing::field::Empty,
+            );
+            let result = match ttl {
+                Ok(ttl) => {
+                    tracing::Instrument::instrument(
+                        read_table(conn, &self.path, self.options, ttl),
+                        span.clone(),
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            if let Ok(t) = &result {
+                span.record("rows", t.num_rows());
+            }
+            result.map_err(|e| conn.fail(e))
+        })
+    }
+}
