@@ -3,10 +3,14 @@
 #   scripts/bench.sh foundation            # SQLite and the cache, 1,000,000 rows
 #   scripts/bench.sh sql                   # PostgreSQL and MariaDB vs ConnectorX and pandas
 #   scripts/bench.sh files                 # Parquet and CSV, local and on S3 (moto), vs pandas
+#   scripts/bench.sh cache                 # cache hits by tier (local, Redis) vs re-running
 #   ROWS=100000 scripts/bench.sh sql       # a quicker look
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name="${1:-foundation}"
+if [ "$name" = cache ]; then
+    eval "$(scripts/peers.sh start)"
+fi
 if [ "$name" = sql ] || [ "$name" = files ]; then
     eval "$(scripts/peers.sh start)"
     venv=target/bench-venv

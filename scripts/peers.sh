@@ -220,6 +220,22 @@ start() {
             my_url="mysql://root@127.0.0.1:33306/"
         fi
     fi
+    # Redis: the machine's server, else a scratch one; the outage test starts its own too.
+    command -v redis-server >/dev/null 2>&1 || install redis-server || true
+    local redis_url="${DATACONN_TEST_REDIS_URL:-}"
+    if [ -z "$redis_url" ]; then
+        if answers 6379; then
+            redis_url="redis://127.0.0.1:6379/"
+        elif command -v redis-server >/dev/null 2>&1; then
+            if ! answers 6390; then
+                log "starting Redis on 127.0.0.1:6390"
+                background "$peers" redis redis-server --port 6390 --bind 127.0.0.1 --save "" --appendonly no
+            fi
+            wait_port 6390 30 && redis_url="redis://127.0.0.1:6390/"
+        fi
+    fi
+    [ -n "$redis_url" ] && echo "export DATACONN_TEST_REDIS_URL='$redis_url'"
+    command -v redis-server >/dev/null 2>&1 && echo "export DATACONN_TEST_REDIS_SERVER='$(command -v redis-server)'"
     # The private PostgreSQL that the retry test kills and restarts.
     local restart_ctl=""
     restart_ctl=$(start_scratch_pg pg-restart 55432) || restart_ctl=""
@@ -234,7 +250,7 @@ start() {
 }
 
 stop() {
-    for name in moto http azurite; do
+    for name in moto http azurite redis; do
         if [ -f "$peers/$name.pid" ]; then
             log "stopping $name"
             kill "$(cat "$peers/$name.pid")" 2>/dev/null || true

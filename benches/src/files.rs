@@ -17,7 +17,10 @@ use dataconn::{Connections, Secrets, Table, Ttl};
 use object_store::{ObjectStore, ObjectStoreExt};
 
 fn rows_wanted() -> usize {
-    std::env::var("ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000)
+    std::env::var("ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
 }
 
 fn table(rows: usize) -> Table {
@@ -36,20 +39,49 @@ fn table(rows: usize) -> Table {
         let ids: Vec<i64> = (start..start + n).map(|i| i as i64).collect();
         let batch = RecordBatch::try_from_iter([
             ("id", Arc::new(Int64Array::from(ids.clone())) as ArrayRef),
-            ("qty", Arc::new(Int64Array::from_iter_values(vals.iter().map(|v| (v % 1000) as i64))) as ArrayRef),
-            ("price", Arc::new(Float64Array::from_iter_values(vals.iter().map(|v| (v % 100_000) as f64 / 100.0))) as ArrayRef),
-            ("ratio", Arc::new(Float64Array::from_iter_values(vals.iter().map(|v| (v % 1_000_003) as f64 / 1_000_003.0))) as ArrayRef),
+            (
+                "qty",
+                Arc::new(Int64Array::from_iter_values(
+                    vals.iter().map(|v| (v % 1000) as i64),
+                )) as ArrayRef,
+            ),
+            (
+                "price",
+                Arc::new(Float64Array::from_iter_values(
+                    vals.iter().map(|v| (v % 100_000) as f64 / 100.0),
+                )) as ArrayRef,
+            ),
+            (
+                "ratio",
+                Arc::new(Float64Array::from_iter_values(
+                    vals.iter().map(|v| (v % 1_000_003) as f64 / 1_000_003.0),
+                )) as ArrayRef,
+            ),
             (
                 "name",
-                Arc::new(StringArray::from_iter(ids.iter().zip(&vals).map(|(i, v)| (i % 7 != 0).then(|| format!("customer-{}", v % 100_000))))) as ArrayRef,
+                Arc::new(StringArray::from_iter(ids.iter().zip(&vals).map(
+                    |(i, v)| (i % 7 != 0).then(|| format!("customer-{}", v % 100_000)),
+                ))) as ArrayRef,
             ),
             (
                 "created",
                 Arc::new(StringArray::from_iter_values(vals.iter().map(|v| {
-                    format!("2024-{:02}-{:02} {:02}:{:02}:{:02}", 1 + v % 12, 1 + (v >> 8) % 28, (v >> 16) % 24, (v >> 24) % 60, (v >> 32) % 60)
+                    format!(
+                        "2024-{:02}-{:02} {:02}:{:02}:{:02}",
+                        1 + v % 12,
+                        1 + (v >> 8) % 28,
+                        (v >> 16) % 24,
+                        (v >> 24) % 60,
+                        (v >> 32) % 60
+                    )
                 }))) as ArrayRef,
             ),
-            ("flag", Arc::new(BooleanArray::from_iter(vals.iter().map(|v| Some(v & 1 == 1)))) as ArrayRef),
+            (
+                "flag",
+                Arc::new(BooleanArray::from_iter(
+                    vals.iter().map(|v| Some(v & 1 == 1)),
+                )) as ArrayRef,
+            ),
         ])
         .expect("bench batch");
         batches.push(batch);
@@ -115,14 +147,23 @@ async fn main() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data/files");
     std::fs::create_dir_all(&dir).expect("bench dir");
     let dir = dir.canonicalize().expect("bench dir path");
-    let local = hub(&format!("[connections.local]\ntype = \"files\"\nroot = \"{}\"\n", dir.display()));
-    let local = local.connection::<FilesConnection>("local").await.expect("local files");
+    let local = hub(&format!(
+        "[connections.local]\ntype = \"files\"\nroot = \"{}\"\n",
+        dir.display()
+    ));
+    let local = local
+        .connection::<FilesConnection>("local")
+        .await
+        .expect("local files");
     let parquet = format!("bench-{rows}.parquet");
     let csv = format!("bench-{rows}.csv");
     if !dir.join(&parquet).exists() || !dir.join(&csv).exists() {
         eprintln!("writing {rows} rows as Parquet and CSV");
         let t = table(rows);
-        local.write(&parquet, &t, Format::Parquet).await.expect("write parquet");
+        local
+            .write(&parquet, &t, Format::Parquet)
+            .await
+            .expect("write parquet");
         local.write(&csv, &t, Format::Csv).await.expect("write csv");
     }
     println!("# dataconn files benchmarks ({rows} rows × 7 columns; best of 3)");
@@ -140,17 +181,43 @@ async fn main() {
         assert_eq!(n, rows);
         started.elapsed().as_secs_f64()
     });
-    let ours_parquet = best_async(|| async { local.read(&parquet).ttl(Ttl::NoCache).await.expect("read").num_rows() }).await;
+    let ours_parquet = best_async(|| async {
+        local
+            .read(&parquet)
+            .ttl(Ttl::NoCache)
+            .await
+            .expect("read")
+            .num_rows()
+    })
+    .await;
     println!("\n## Local Parquet\n\n| method | time | vs raw |\n|---|---:|---:|");
-    row("raw: parquet crate on a std::fs::File", Some(raw_parquet), raw_parquet);
-    row("dataconn `read` (object_store, ranged)", Some(ours_parquet), raw_parquet);
-    row("pandas.read_parquet through fsspec", python("pandas-parquet", &dir.join(&parquet).display().to_string(), None), raw_parquet);
+    row(
+        "raw: parquet crate on a std::fs::File",
+        Some(raw_parquet),
+        raw_parquet,
+    );
+    row(
+        "dataconn `read` (object_store, ranged)",
+        Some(ours_parquet),
+        raw_parquet,
+    );
+    row(
+        "pandas.read_parquet through fsspec",
+        python(
+            "pandas-parquet",
+            &dir.join(&parquet).display().to_string(),
+            None,
+        ),
+        raw_parquet,
+    );
 
     let raw_csv = best(|| {
         let started = Instant::now();
         let bytes = std::fs::read(dir.join(&csv)).expect("read csv");
         let format = arrow::csv::reader::Format::default().with_header(true);
-        let (schema, _) = format.infer_schema(std::io::Cursor::new(&bytes), Some(1000)).expect("infer");
+        let (schema, _) = format
+            .infer_schema(std::io::Cursor::new(&bytes), Some(1000))
+            .expect("infer");
         let reader = arrow::csv::ReaderBuilder::new(Arc::new(schema))
             .with_format(format)
             .with_batch_size(65_536)
@@ -160,22 +227,43 @@ async fn main() {
         assert_eq!(n, rows);
         started.elapsed().as_secs_f64()
     });
-    let ours_csv = best_async(|| async { local.read(&csv).ttl(Ttl::NoCache).await.expect("read").num_rows() }).await;
+    let ours_csv = best_async(|| async {
+        local
+            .read(&csv)
+            .ttl(Ttl::NoCache)
+            .await
+            .expect("read")
+            .num_rows()
+    })
+    .await;
     println!("\n## Local CSV\n\n| method | time | vs raw |\n|---|---:|---:|");
-    row("raw: read the file, arrow-csv with inferred schema", Some(raw_csv), raw_csv);
+    row(
+        "raw: read the file, arrow-csv with inferred schema",
+        Some(raw_csv),
+        raw_csv,
+    );
     row("dataconn `read`", Some(ours_csv), raw_csv);
-    row("pandas.read_csv through fsspec", python("pandas-csv", &dir.join(&csv).display().to_string(), None), raw_csv);
+    row(
+        "pandas.read_csv through fsspec",
+        python("pandas-csv", &dir.join(&csv).display().to_string(), None),
+        raw_csv,
+    );
 
     // Parquet on S3 (moto).
     let Ok(endpoint) = std::env::var("DATACONN_TEST_S3_ENDPOINT") else {
-        println!("\n(DATACONN_TEST_S3_ENDPOINT unset: the S3 figures are left out; scripts/bench.sh files starts moto)");
+        println!(
+            "\n(DATACONN_TEST_S3_ENDPOINT unset: the S3 figures are left out; scripts/bench.sh files starts moto)"
+        );
         return;
     };
     let s3 = hub(&format!(
         "[connections.s3]\ntype = \"files\"\nroot = \"s3://dataconn-test/bench\"\nendpoint_url = \"{endpoint}\"\n\
          key = \"test\"\nsecret = \"test\"\nregion_name = \"us-east-1\"\nallow_http = true\n"
     ));
-    let s3 = s3.connection::<FilesConnection>("s3").await.expect("s3 files");
+    let s3 = s3
+        .connection::<FilesConnection>("s3")
+        .await
+        .expect("s3 files");
     if !s3.exists(&parquet).await.unwrap_or(false) {
         let bytes = std::fs::read(dir.join(&parquet)).expect("read parquet");
         s3.put_bytes(&parquet, bytes).await.expect("upload");
@@ -185,7 +273,13 @@ async fn main() {
     let mut raw_s3 = f64::MAX;
     for _ in 0..3 {
         let started = Instant::now();
-        let bytes = store.get(&key).await.expect("get").bytes().await.expect("bytes");
+        let bytes = store
+            .get(&key)
+            .await
+            .expect("get")
+            .bytes()
+            .await
+            .expect("bytes");
         let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
             .expect("parquet")
             .with_batch_size(65_536)
@@ -195,13 +289,30 @@ async fn main() {
         assert_eq!(n, rows);
         raw_s3 = raw_s3.min(started.elapsed().as_secs_f64());
     }
-    let ours_s3 = best_async(|| async { s3.read(&parquet).ttl(Ttl::NoCache).await.expect("read").num_rows() }).await;
-    println!("\n## Parquet on S3 (moto on loopback)\n\n| method | time | vs raw |\n|---|---:|---:|");
-    row("raw: object_store GET of the whole object + parquet crate", Some(raw_s3), raw_s3);
+    let ours_s3 = best_async(|| async {
+        s3.read(&parquet)
+            .ttl(Ttl::NoCache)
+            .await
+            .expect("read")
+            .num_rows()
+    })
+    .await;
+    println!(
+        "\n## Parquet on S3 (moto on loopback)\n\n| method | time | vs raw |\n|---|---:|---:|"
+    );
+    row(
+        "raw: object_store GET of the whole object + parquet crate",
+        Some(raw_s3),
+        raw_s3,
+    );
     row("dataconn `read` (ranged GETs)", Some(ours_s3), raw_s3);
     row(
         "pandas.read_parquet through s3fs",
-        python("pandas-parquet", &format!("s3://dataconn-test/bench/{parquet}"), Some(&endpoint)),
+        python(
+            "pandas-parquet",
+            &format!("s3://dataconn-test/bench/{parquet}"),
+            Some(&endpoint),
+        ),
         raw_s3,
     );
 }

@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::params::Params;
+use crate::shared::SharedTier;
 use crate::table::Table;
 use crate::ttl::Ttl;
 
@@ -55,6 +56,11 @@ pub struct CacheKey {
 impl CacheKey {
     /// A stable hex digest of the whole key, for caches outside this process.
     pub fn digest(&self) -> String {
+        self.digest_at(self.generation)
+    }
+
+    /// The digest with the shared tier's generation in place of the local one.
+    fn digest_at(&self, generation: u64) -> String {
         let mut hasher = Sha256::new();
         for part in [
             self.scope.as_bytes(),
@@ -64,7 +70,7 @@ impl CacheKey {
             hasher.update((part.len() as u64).to_le_bytes());
             hasher.update(part);
         }
-        hasher.update(self.generation.to_le_bytes());
+        hasher.update(generation.to_le_bytes());
         hasher.update(&self.args);
         hex(&hasher.finalize())
     }
@@ -102,17 +108,46 @@ pub struct CacheStats {
     pub hits: u64,
     /// Calls that executed against the data source.
     pub misses: u64,
+    /// Local misses answered by the shared tier (another process had run the query).
+    pub remote_hits: u64,
     /// Entries held now (approximate: moka applies writes lazily).
     pub entries: u64,
     /// Bytes of Arrow buffers held now (approximate).
     pub bytes: u64,
 }
 
+/// A scope's generations. `value` is local: it moves on every write here and every change
+/// heard from other processes, and keys the local tier. `shared` is the shared tier's number
+/// for the scope, and keys the shared tier.
+struct Generation {
+    value: AtomicU64,
+    shared: AtomicU64,
+    synced: tokio::sync::OnceCell<()>,
+    /// A write happened while the shared tier could not be told; tell it when it is back.
+    pending: std::sync::atomic::AtomicBool,
+}
+
+impl Generation {
+    /// The shared tier says the scope is at `g`: follow it, and drop local entries if it moved.
+    fn follow(&self, g: u64, exact: bool) {
+        let previous = if exact {
+            self.shared.swap(g, Ordering::AcqRel)
+        } else {
+            self.shared.fetch_max(g, Ordering::AcqRel)
+        };
+        if previous != g && (exact || g > previous) {
+            self.value.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+}
+
 struct Inner {
     entries: moka::future::Cache<CacheKey, Entry>,
     hits: AtomicU64,
+    remote_hits: AtomicU64,
     misses: AtomicU64,
-    generations: Mutex<HashMap<Arc<str>, Arc<AtomicU64>>>,
+    generations: Mutex<HashMap<Arc<str>, Arc<Generation>>>,
+    shared: Option<Arc<dyn SharedTier>>,
 }
 
 /// A cache of query results shared by connections. Cheap to clone.
@@ -138,6 +173,18 @@ impl std::fmt::Debug for QueryCache {
 impl QueryCache {
     /// A cache bounded by `limit`.
     pub fn new(limit: CacheLimit) -> QueryCache {
+        QueryCache::build(limit, None)
+    }
+
+    /// A cache bounded by `limit` locally, in front of `shared`, a cache every replica of the
+    /// app shares. Call it inside a tokio runtime: a task listens for other processes' writes.
+    pub fn with_shared(limit: CacheLimit, shared: Arc<dyn SharedTier>) -> QueryCache {
+        let cache = QueryCache::build(limit, Some(shared));
+        cache.listen();
+        cache
+    }
+
+    fn build(limit: CacheLimit, shared: Option<Arc<dyn SharedTier>>) -> QueryCache {
         let builder = moka::future::Cache::builder()
             .expire_after(EntryExpiry)
             .support_invalidation_closures();
@@ -152,10 +199,52 @@ impl QueryCache {
             inner: Arc::new(Inner {
                 entries,
                 hits: AtomicU64::new(0),
+                remote_hits: AtomicU64::new(0),
                 misses: AtomicU64::new(0),
                 generations: Mutex::new(HashMap::new()),
+                shared,
             }),
         }
+    }
+
+    /// Apply other processes' generation bumps as they arrive.
+    fn listen(&self) {
+        let Some(shared) = self.inner.shared.clone() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(
+                "no tokio runtime: writes in other processes are seen only when a scope is first used"
+            );
+            return;
+        };
+        let weak = Arc::downgrade(&self.inner);
+        runtime.spawn(async move {
+            let mut bumps = match shared.listen().await {
+                Ok(Some(bumps)) => bumps,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for writes in other processes");
+                    return;
+                }
+            };
+            while let Some(bump) = bumps.recv().await {
+                let Some(inner) = weak.upgrade() else { break };
+                if bump.scope.is_empty() {
+                    resync(&inner, shared.as_ref()).await;
+                    continue;
+                }
+                let known = inner
+                    .generations
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .get(bump.scope.as_str())
+                    .cloned();
+                if let Some(generation) = known {
+                    generation.follow(bump.generation, false);
+                }
+            }
+        });
     }
 
     /// The cache handle of one connection identity (for example `sql:pets_db:3fa2...`).
@@ -172,7 +261,12 @@ impl QueryCache {
             Some((k, g)) => (k.clone(), g.clone()),
             None => {
                 let key: Arc<str> = Arc::from(scope);
-                let generation = Arc::new(AtomicU64::new(0));
+                let generation = Arc::new(Generation {
+                    value: AtomicU64::new(0),
+                    shared: AtomicU64::new(0),
+                    synced: tokio::sync::OnceCell::new(),
+                    pending: std::sync::atomic::AtomicBool::new(false),
+                });
                 generations.insert(key.clone(), generation.clone());
                 (key, generation)
             }
@@ -189,6 +283,7 @@ impl QueryCache {
         CacheStats {
             hits: self.inner.hits.load(Ordering::Relaxed),
             misses: self.inner.misses.load(Ordering::Relaxed),
+            remote_hits: self.inner.remote_hits.load(Ordering::Relaxed),
             entries: self.inner.entries.entry_count(),
             bytes: self.inner.entries.weighted_size(),
         }
@@ -205,19 +300,56 @@ impl QueryCache {
     }
 }
 
+/// Tell the shared tier about a write; if it cannot be told now, tell it when it is back.
+async fn bump_shared(shared: &dyn SharedTier, scope: &str, generation: &Generation) {
+    match crate::shared_load::bounded(shared.bump_generation(scope)).await {
+        Ok(g) => {
+            generation.shared.fetch_max(g, Ordering::AcqRel);
+        }
+        Err(e) => {
+            generation.pending.store(true, Ordering::Release);
+            tracing::warn!(error = %e, "shared cache: cannot announce a write; other processes keep their cached reads until the shared cache is back or their TTL ends");
+        }
+    }
+}
+
+/// Read every known scope's generation again (after the shared tier's channel was down).
+async fn resync(inner: &Inner, shared: &dyn SharedTier) {
+    let known: Vec<(Arc<str>, Arc<Generation>)> = inner
+        .generations
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .map(|(k, g)| (k.clone(), g.clone()))
+        .collect();
+    for (scope, generation) in known {
+        // A write made while the shared tier was away is announced now; otherwise follow the
+        // shared tier's number exactly (it may have restarted empty).
+        let result = if generation.pending.swap(false, Ordering::AcqRel) {
+            crate::shared_load::bounded(shared.bump_generation(&scope)).await
+        } else {
+            crate::shared_load::bounded(shared.generation(&scope)).await
+        };
+        match result {
+            Ok(g) => generation.follow(g, true),
+            Err(e) => tracing::warn!(error = %e, "shared cache: resync failed"),
+        }
+    }
+}
+
 /// One connection's view of a [`QueryCache`]: builds its keys and invalidates its entries.
 #[derive(Clone)]
 pub struct CacheScope {
     cache: QueryCache,
     scope: Arc<str>,
-    generation: Arc<AtomicU64>,
+    generation: Arc<Generation>,
 }
 
 impl std::fmt::Debug for CacheScope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CacheScope")
             .field("scope", &self.scope)
-            .field("generation", &self.generation.load(Ordering::Relaxed))
+            .field("generation", &self.generation.value.load(Ordering::Relaxed))
             .finish()
     }
 }
@@ -248,7 +380,7 @@ impl CacheScope {
         args.extend_from_slice(options);
         CacheKey {
             scope: self.scope.clone(),
-            generation: self.generation.load(Ordering::Acquire),
+            generation: self.generation.value.load(Ordering::Acquire),
             operation,
             text: Arc::from(text),
             args,
@@ -260,7 +392,7 @@ impl CacheScope {
     ///
     /// # Errors
     /// Whatever `load` returned.
-    pub async fn get_or_load<F, Fut>(&self, key: CacheKey, ttl: Ttl, load: F) -> Result<Table>
+    pub async fn get_or_load<F, Fut>(&self, mut key: CacheKey, ttl: Ttl, load: F) -> Result<Table>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Table>>,
@@ -271,6 +403,16 @@ impl CacheScope {
             tracing::Span::current().record("cache", "off");
             return load().await;
         }
+        if inner.shared.is_some() {
+            // A scope's first use reads its generation from the shared tier, so that a new
+            // process never serves entries from before another process's write.
+            self.sync_generation().await;
+            key.generation = self.generation.value.load(Ordering::Acquire);
+        }
+        let digest = inner
+            .shared
+            .as_ref()
+            .map(|_| key.digest_at(self.generation.shared.load(Ordering::Acquire)));
         if let Some(entry) = inner.entries.get(&key).await {
             let fresh = ttl
                 .duration()
@@ -287,8 +429,23 @@ impl CacheScope {
             .entries
             .entry(key)
             .or_try_insert_with(async {
-                inner.misses.fetch_add(1, Ordering::Relaxed);
-                let table = load().await?;
+                let table = match (&inner.shared, &digest) {
+                    (Some(shared), Some(digest)) => {
+                        crate::shared_load::load(
+                            shared.as_ref(),
+                            digest,
+                            ttl_duration,
+                            &inner.misses,
+                            &inner.remote_hits,
+                            load,
+                        )
+                        .await?
+                    }
+                    _ => {
+                        inner.misses.fetch_add(1, Ordering::Relaxed);
+                        load().await?
+                    }
+                };
                 Ok::<_, Error>(Entry {
                     table,
                     stored: Instant::now(),
@@ -306,9 +463,50 @@ impl CacheScope {
         Ok(entry.into_value().table)
     }
 
-    /// Drop every cached read of this scope; reads still running will not be served later.
+    async fn sync_generation(&self) {
+        let Some(shared) = &self.cache.inner.shared else {
+            return;
+        };
+        self.generation
+            .synced
+            .get_or_init(|| async {
+                match crate::shared_load::bounded(shared.generation(&self.scope)).await {
+                    Ok(g) => self.generation.follow(g, true),
+                    Err(e) => tracing::warn!(error = %e, "shared cache: cannot read a generation; using the local one"),
+                }
+            })
+            .await;
+    }
+
+    /// Drop every cached read of this scope, in this process and, with a shared tier, in every
+    /// process sharing it; waits until the shared tier has the new generation (bounded in
+    /// time). Reads still running will not be served later.
+    pub async fn invalidated(&self) {
+        self.invalidate_local();
+        let Some(shared) = &self.cache.inner.shared else {
+            return;
+        };
+        bump_shared(shared.as_ref(), &self.scope, &self.generation).await;
+    }
+
+    /// [`CacheScope::invalidated`] for code that cannot wait: the local part now, the shared
+    /// part in a background task.
     pub fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.invalidate_local();
+        if self.cache.inner.shared.is_some()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let me = self.clone();
+            runtime.spawn(async move {
+                if let Some(shared) = &me.cache.inner.shared {
+                    bump_shared(shared.as_ref(), &me.scope, &me.generation).await;
+                }
+            });
+        }
+    }
+
+    fn invalidate_local(&self) {
+        self.generation.value.fetch_add(1, Ordering::AcqRel);
         let scope = self.scope.clone();
         // Only fails when invalidation closures are not enabled, and `QueryCache::new` enables
         // them; the generation bump above already makes the old entries unreachable.

@@ -39,6 +39,8 @@ mod params;
 mod registry;
 mod retry;
 mod secrets;
+mod shared;
+mod shared_load;
 mod table;
 mod ttl;
 
@@ -54,6 +56,7 @@ pub use params::{Dialect, Params, Rewritten, Value, parameter_names, parse_decim
 pub use registry::Registry;
 pub use retry::RetryPolicy;
 pub use secrets::{Origin, Secret, Secrets, SecretsSource, merge};
+pub use shared::{GenerationBump, SharedTier};
 pub use table::Table;
 pub use ttl::{IntoTtl, Ttl};
 

@@ -194,6 +194,49 @@ impl Table {
             .map_err(|e| Error::internal("JSON writer produced invalid UTF-8").with_source(e))
     }
 
+    /// The table as an Arrow IPC stream (what a shared cache stores; any Arrow library reads it).
+    ///
+    /// # Errors
+    /// An Arrow error if encoding fails.
+    pub fn to_ipc_bytes(&self) -> Result<Vec<u8>> {
+        self.to_ipc_bytes_with(false)
+    }
+
+    /// The table as an Arrow IPC stream, its bodies zstd-compressed when `compress` (readable
+    /// by any Arrow implementation with IPC compression).
+    ///
+    /// # Errors
+    /// An Arrow error if encoding fails.
+    pub fn to_ipc_bytes_with(&self, compress: bool) -> Result<Vec<u8>> {
+        let mut options = arrow::ipc::writer::IpcWriteOptions::default();
+        if compress {
+            options = options.try_with_compression(Some(arrow::ipc::CompressionType::ZSTD))?;
+        }
+        let mut out = Vec::new();
+        let mut writer = arrow::ipc::writer::StreamWriter::try_new_with_options(
+            &mut out,
+            &self.schema,
+            options,
+        )?;
+        for batch in self.batches.iter() {
+            writer.write(batch)?;
+        }
+        writer.finish()?;
+        drop(writer);
+        Ok(out)
+    }
+
+    /// A table from an Arrow IPC stream.
+    ///
+    /// # Errors
+    /// [`ErrorKind::TypeConversion`] when the bytes are not an Arrow IPC stream.
+    pub fn from_ipc_bytes(bytes: &[u8]) -> Result<Table> {
+        let reader = arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)?;
+        let schema = reader.schema();
+        let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
+        Table::try_new(schema, batches)
+    }
+
     /// The batches as a stream (for code written against streams of results).
     pub fn into_stream(self) -> BoxStream<'static, Result<RecordBatch>> {
         let batches = self.batches;
@@ -295,6 +338,16 @@ mod tests {
         let mut nd = Vec::new();
         t.write_ndjson(&mut nd).unwrap();
         assert_eq!(String::from_utf8(nd).unwrap().lines().count(), 3);
+    }
+
+    #[test]
+    fn ipc_bytes_round_trip() {
+        let t = sample();
+        let back = Table::from_ipc_bytes(&t.to_ipc_bytes().unwrap()).unwrap();
+        assert_eq!(back, t);
+        let back = Table::from_ipc_bytes(&t.to_ipc_bytes_with(true).unwrap()).unwrap();
+        assert_eq!(back, t, "zstd-compressed IPC reads back");
+        assert!(Table::from_ipc_bytes(b"not arrow").is_err());
     }
 
     #[tokio::test]

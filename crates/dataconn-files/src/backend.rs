@@ -260,7 +260,7 @@ impl FilesConnection {
         let location = self.resolve(path).map_err(|e| self.fail(e))?;
         let result =
             crate::write::write_table(&location, table, format, &self.credential_source()).await;
-        self.scope().invalidate();
+        self.scope().invalidated().await;
         result.map_err(|e| self.fail(e))
     }
 
@@ -272,7 +272,7 @@ impl FilesConnection {
         let location = self.resolve(path).map_err(|e| self.fail(e))?;
         let result =
             crate::write::put_bytes(&location, bytes.into(), &self.credential_source()).await;
-        self.scope().invalidate();
+        self.scope().invalidated().await;
         result.map_err(|e| self.fail(e))
     }
 
@@ -283,7 +283,7 @@ impl FilesConnection {
     pub async fn delete(&self, path: &str) -> Result<()> {
         let location = self.resolve(path).map_err(|e| self.fail(e))?;
         let result = location.store.delete(&location.path).await;
-        self.scope().invalidate();
+        self.scope().invalidated().await;
         match result {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.fail(object_error(e, &location.url, &self.credential_source()))),

@@ -169,7 +169,13 @@ async fn read_object(
             )
         }
     };
-    if format == Format::Parquet && compression == Compression::None {
+    // Ranged reads pay off when only some columns or rows are wanted, or the file is huge;
+    // for a whole file one GET and an in-memory decode is faster.
+    let partial = options.columns.is_some() || options.limit.is_some();
+    if format == Format::Parquet
+        && compression == Compression::None
+        && (partial || meta.size > WHOLE_OBJECT_BYTES)
+    {
         return decode::parquet_from_store(
             location.store.clone(),
             meta.clone(),
@@ -187,9 +193,18 @@ async fn read_object(
         .bytes()
         .await
         .map_err(|e| object_error(e, &location.url, credentials))?;
-    let bytes = decompress(bytes, compression, &location.url)?;
-    decode::decode(bytes, format, options, &location.url, &why)
+    // Decompressing and decoding are CPU work: keep them off the async workers.
+    let (options, url) = (options.clone(), location.url.clone());
+    tokio::task::spawn_blocking(move || {
+        let bytes = decompress(bytes, compression, &url)?;
+        decode::decode(bytes, format, &options, &url, &why)
+    })
+    .await
+    .map_err(|e| Error::internal("a decode thread failed").with_source(e))?
 }
+
+/// Parquet files up to this size are read with one GET when every column is wanted.
+const WHOLE_OBJECT_BYTES: u64 = 512 * 1024 * 1024;
 
 /// Read every object and stack them into one table with one schema.
 async fn read_all(

@@ -43,7 +43,9 @@ pub(crate) struct Settings {
     pub(crate) pool: PoolSettings,
     pub(crate) ttl: Ttl,
     pub(crate) batch_rows: usize,
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
     pub(crate) statement_timeout: Option<std::time::Duration>,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) use_copy: bool,
     pub(crate) retry: dataconn_core::RetryPolicy,
     pub(crate) sensitive: Vec<String>,
@@ -290,9 +292,11 @@ impl SqlConnection {
         self.read_state().settings.target.dialect_name()
     }
 
-    /// Drop every cached read of this connection (writes do this by themselves).
-    pub fn invalidate(&self) {
-        self.read_state().cache.invalidate();
+    /// Drop every cached read of this connection, in this process and in every process
+    /// sharing the cache (writes do this by themselves).
+    pub async fn invalidate(&self) {
+        let scope = self.read_state().cache.clone();
+        scope.invalidated().await;
     }
 }
 
@@ -345,7 +349,7 @@ impl Connection for SqlConnection {
     }
 
     fn clear_cache(&self) {
-        self.invalidate();
+        self.read_state().cache.invalidate();
     }
 
     fn as_query(&self) -> Option<&dyn Query> {

@@ -92,6 +92,7 @@ pub(crate) fn pool_options<DB: sqlx::Database>(
 }
 
 /// A connect failure: timeouts and config errors keep their kind, the rest are connect errors.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) fn connect_error(err: sqlx::Error, what: &str) -> Error {
     let err = sqlx_error(err);
     let kind = match err.kind() {

@@ -35,6 +35,7 @@ pub(crate) fn dialect_of(pool: &Pool) -> Dialect {
     }
 }
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 fn names(rewritten: &Rewritten) -> Vec<&str> {
     rewritten.names.iter().map(String::as_str).collect()
 }
@@ -51,7 +52,7 @@ impl SqlConnection {
             .run(|| execute_once(self, sql, &params), crate::rolled_back)
             .await;
         // Invalidate even on failure: a multi-statement write may have partly applied.
-        self.invalidate();
+        self.invalidate().await;
         result.map_err(|e| self.fail(e))
     }
 
@@ -71,7 +72,7 @@ impl SqlConnection {
             .run(|| execute_batch(self, sql, &batch), crate::rolled_back)
             .await;
         // Invalidate even on failure: a statement may have applied before the error.
-        self.invalidate();
+        self.invalidate().await;
         result.map_err(|e| self.fail(e))
     }
 

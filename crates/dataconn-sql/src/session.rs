@@ -207,7 +207,7 @@ impl<'c> Session<'c> {
     pub async fn commit(self) -> Result<()> {
         let conn = self.conn;
         let result = self.commit_quietly().await;
-        conn.invalidate();
+        conn.invalidate().await;
         result.map_err(|e| conn.fail(e))
     }
 

@@ -42,6 +42,7 @@
 //! | `mysql` | the SQL connector with MySQL and MariaDB (TLS through rustls) |
 //! | `files` | the files connector: local files, memory, HTTP(S) |
 //! | `s3`, `gcs`, `azure` | the files connector on S3, Google Cloud Storage, Azure Blob Storage |
+//! | `redis` | a Redis (or Valkey) tier for the query cache, shared by every replica |
 
 pub mod blocking;
 
@@ -76,6 +77,12 @@ pub mod files {
 #[cfg(feature = "files")]
 pub use dataconn_files::{FilesConnection, Format};
 
+/// The Redis tier of the query cache.
+#[cfg(feature = "redis")]
+pub mod redis {
+    pub use dataconn_redis::*;
+}
+
 /// A registry holding every connector this build's features enable.
 pub fn default_registry() -> Registry {
     let registry = Registry::new();
@@ -89,7 +96,8 @@ pub fn default_registry() -> Registry {
 static DEFAULT: Mutex<Option<Connections>> = Mutex::new(None);
 
 /// The process-wide hub: [`default_registry`], Streamlit's secrets locations
-/// (`~/.streamlit/secrets.toml`, then `./.streamlit/secrets.toml`), files watched.
+/// (`~/.streamlit/secrets.toml`, then `./.streamlit/secrets.toml`), files watched, and the
+/// query cache their `[cache]` section describes (see [`cache_from`]).
 ///
 /// Built on first use; a secrets file that does not parse fails that use, and the next use
 /// tries again. Its connections and watcher live on the tokio runtime of that first use, so
