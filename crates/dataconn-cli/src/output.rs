@@ -2,7 +2,6 @@
 
 use std::fs::File;
 use std::io::{IsTerminal, Write};
-use std::sync::Arc;
 
 use dataconn::{Error, ErrorKind, Result, Table};
 
@@ -12,7 +11,7 @@ use crate::cli::{OutputArgs, TableFormat};
 /// binary formats refuse a terminal.
 pub(crate) fn write_table(table: &Table, args: &OutputArgs) -> Result<()> {
     let table = match args.limit {
-        Some(limit) => limited(table, limit)?,
+        Some(limit) => table.head(limit),
         None => table.clone(),
     };
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
@@ -75,18 +74,4 @@ pub(crate) fn write_table(table: &Table, args: &OutputArgs) -> Result<()> {
 
 fn io(e: std::io::Error) -> Error {
     Error::new(ErrorKind::Io, "could not write the output").with_source(e)
-}
-
-fn limited(table: &Table, limit: usize) -> Result<Table> {
-    let mut left = limit;
-    let mut batches = Vec::new();
-    for batch in table.batches() {
-        if left == 0 {
-            break;
-        }
-        let take = batch.num_rows().min(left);
-        batches.push(batch.slice(0, take));
-        left -= take;
-    }
-    Table::try_new(Arc::clone(table.schema()), batches)
 }

@@ -409,10 +409,6 @@ impl CacheScope {
             self.sync_generation().await;
             key.generation = self.generation.value.load(Ordering::Acquire);
         }
-        let digest = inner
-            .shared
-            .as_ref()
-            .map(|_| key.digest_at(self.generation.shared.load(Ordering::Acquire)));
         if let Some(entry) = inner.entries.get(&key).await {
             let fresh = ttl
                 .duration()
@@ -425,6 +421,11 @@ impl CacheScope {
             inner.entries.invalidate(&key).await;
         }
         let ttl_duration = ttl.duration();
+        // Only a local miss needs the shared tier's digest (a SHA-256 of the key).
+        let digest = inner
+            .shared
+            .as_ref()
+            .map(|_| key.digest_at(self.generation.shared.load(Ordering::Acquire)));
         let entry = inner
             .entries
             .entry(key)

@@ -126,6 +126,24 @@ impl Table {
         )?)
     }
 
+    /// The first `rows` rows (zero-copy slices of the same buffers).
+    pub fn head(&self, rows: usize) -> Table {
+        let mut left = rows;
+        let mut batches = Vec::new();
+        for batch in self.batches.iter() {
+            if left == 0 {
+                break;
+            }
+            let take = batch.num_rows().min(left);
+            batches.push(batch.slice(0, take));
+            left -= take;
+        }
+        Table {
+            schema: self.schema.clone(),
+            batches: batches.into(),
+        }
+    }
+
     /// Bytes held by the Arrow buffers (what the cache's byte budget counts).
     pub fn byte_size(&self) -> usize {
         self.batches
@@ -323,6 +341,15 @@ mod tests {
         assert_eq!(ids.len(), 3);
         let err = t.column("owner").unwrap_err();
         assert!(err.message().contains("\"pet\""), "{err}");
+    }
+
+    #[test]
+    fn head_slices_across_batches() {
+        let t = sample();
+        assert_eq!(t.head(2).num_rows(), 2);
+        assert_eq!(t.head(3).batches().len(), 2);
+        assert_eq!(t.head(99).num_rows(), 3);
+        assert_eq!(t.head(0).num_rows(), 0);
     }
 
     #[test]

@@ -39,26 +39,7 @@ pub(crate) fn decode(
         Format::JsonLines => json_lines(bytes, options, url, why)?,
         Format::Json => json_array(bytes, options, url, why)?,
         Format::Arrow => arrow_ipc(bytes, url, why)?,
-        Format::Parquet => {
-            let reader =
-                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
-                    .map_err(|e| bad(url, format, why).with_source(e))?;
-            let mask = projection(reader.parquet_schema(), reader.schema(), options, url)?;
-            let mut builder = reader
-                .with_projection(mask)
-                .with_batch_size(options.batch_rows);
-            if let Some(limit) = options.limit {
-                builder = builder.with_limit(limit);
-            }
-            let reader = builder
-                .build()
-                .map_err(|e| bad(url, format, why).with_source(e))?;
-            let schema = reader.schema();
-            let batches = reader
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| bad(url, format, why).with_source(e))?;
-            Table::try_new(schema, batches)?
-        }
+        Format::Parquet => parquet_sync(bytes, options, url, why)?,
         Format::Text => {
             return Err(Error::new(
                 ErrorKind::Unsupported,
@@ -67,6 +48,34 @@ pub(crate) fn decode(
         }
     };
     finish(table, format, options, url)
+}
+
+/// Decode Parquet from anything the sync reader can read by ranges: bytes in memory, or a
+/// local file (read with positioned reads, no copy of the whole file).
+pub(crate) fn parquet_sync<R: parquet::file::reader::ChunkReader + 'static>(
+    source: R,
+    options: &ReadOptions,
+    url: &str,
+    why: &str,
+) -> Result<Table> {
+    let format = Format::Parquet;
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(source)
+        .map_err(|e| bad(url, format, why).with_source(e))?;
+    let mask = projection(reader.parquet_schema(), reader.schema(), options, url)?;
+    let mut builder = reader
+        .with_projection(mask)
+        .with_batch_size(options.batch_rows);
+    if let Some(limit) = options.limit {
+        builder = builder.with_limit(limit);
+    }
+    let reader = builder
+        .build()
+        .map_err(|e| bad(url, format, why).with_source(e))?;
+    let schema = reader.schema();
+    let batches = reader
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| bad(url, format, why).with_source(e))?;
+    Table::try_new(schema, batches)
 }
 
 /// Apply the column selection and row limit to formats that cannot push them down.
@@ -78,23 +87,9 @@ fn finish(table: Table, format: Format, options: &ReadOptions, url: &str) -> Res
         _ => table,
     };
     Ok(match options.limit {
-        Some(limit) if table.num_rows() > limit => limit_rows(&table, limit)?,
+        Some(limit) if table.num_rows() > limit => table.head(limit),
         _ => table,
     })
-}
-
-pub(crate) fn limit_rows(table: &Table, limit: usize) -> Result<Table> {
-    let mut left = limit;
-    let mut batches = Vec::new();
-    for batch in table.batches() {
-        if left == 0 {
-            break;
-        }
-        let take = batch.num_rows().min(left);
-        batches.push(batch.slice(0, take));
-        left -= take;
-    }
-    Table::try_new(table.schema().clone(), batches)
 }
 
 fn missing_columns(url: &str, wanted: &[String], have: &[&str]) -> Error {

@@ -169,6 +169,25 @@ async fn read_object(
             )
         }
     };
+    // A local Parquet file is read in place, by positioned reads, on a blocking thread.
+    if format == Format::Parquet
+        && compression == Compression::None
+        && let Some(path) = location.url.strip_prefix("file://")
+    {
+        let (options, url, path) = (options.clone(), location.url.clone(), path.to_owned());
+        return tokio::task::spawn_blocking(move || {
+            let file = std::fs::File::open(&path).map_err(|e| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!("expected a file at {url}, found none"),
+                )
+                .with_source(e)
+            })?;
+            decode::parquet_sync(file, &options, &url, &why)
+        })
+        .await
+        .map_err(|e| Error::internal("a decode thread failed").with_source(e))?;
+    }
     // Ranged reads pay off when only some columns or rows are wanted, or the file is huge;
     // for a whole file one GET and an in-memory decode is faster.
     let partial = options.columns.is_some() || options.limit.is_some();
@@ -262,7 +281,7 @@ async fn read_all(
     }
     let table = Table::try_new(schema, batches)?;
     match options.limit {
-        Some(limit) if table.num_rows() > limit => decode::limit_rows(&table, limit),
+        Some(limit) if table.num_rows() > limit => Ok(table.head(limit)),
         _ => Ok(table),
     }
 }

@@ -235,6 +235,20 @@ fn compiled(protocol: Protocol) -> bool {
     }
 }
 
+/// Apply the validated options to an object_store builder (each key parses; see `valid_key`).
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure", feature = "http"))]
+macro_rules! configured {
+    ($builder:expr, $options:expr) => {{
+        let mut b = $builder;
+        for (k, v) in $options {
+            if let Ok(key) = k.parse() {
+                b = b.with_config(key, v);
+            }
+        }
+        b
+    }};
+}
+
 #[allow(unused_variables)]
 fn build(settings: &Settings, bucket: &str) -> Result<Arc<dyn ObjectStore>> {
     let protocol = settings.protocol;
@@ -250,38 +264,32 @@ fn build(settings: &Settings, bucket: &str) -> Result<Arc<dyn ObjectStore>> {
         Protocol::Memory => Arc::new(object_store::memory::InMemory::new()),
         #[cfg(feature = "s3")]
         Protocol::S3 => {
-            let mut b = object_store::aws::AmazonS3Builder::from_env()
-                .with_bucket_name(bucket)
-                .with_retry(retry);
-            for (k, v) in options {
-                if let Ok(key) = k.parse() {
-                    b = b.with_config(key, v);
-                }
-            }
+            let b = configured!(
+                object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .with_retry(retry),
+                options
+            );
             Arc::new(b.build().map_err(|e| store_error(protocol, bucket, e))?)
         }
         #[cfg(feature = "gcs")]
         Protocol::Gcs => {
-            let mut b = object_store::gcp::GoogleCloudStorageBuilder::from_env()
-                .with_bucket_name(bucket)
-                .with_retry(retry);
-            for (k, v) in options {
-                if let Ok(key) = k.parse() {
-                    b = b.with_config(key, v);
-                }
-            }
+            let b = configured!(
+                object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                    .with_bucket_name(bucket)
+                    .with_retry(retry),
+                options
+            );
             Arc::new(b.build().map_err(|e| store_error(protocol, bucket, e))?)
         }
         #[cfg(feature = "azure")]
         Protocol::Azure => {
-            let mut b = object_store::azure::MicrosoftAzureBuilder::from_env()
-                .with_container_name(bucket)
-                .with_retry(retry);
-            for (k, v) in options {
-                if let Ok(key) = k.parse() {
-                    b = b.with_config(key, v);
-                }
-            }
+            let b = configured!(
+                object_store::azure::MicrosoftAzureBuilder::from_env()
+                    .with_container_name(bucket)
+                    .with_retry(retry),
+                options
+            );
             Arc::new(b.build().map_err(|e| store_error(protocol, bucket, e))?)
         }
         #[cfg(feature = "http")]
@@ -292,11 +300,7 @@ fn build(settings: &Settings, bucket: &str) -> Result<Arc<dyn ObjectStore>> {
             if bucket.starts_with("http://") {
                 b = b.with_config(object_store::ClientConfigKey::AllowHttp, "true");
             }
-            for (k, v) in options {
-                if let Ok(key) = k.parse() {
-                    b = b.with_config(key, v);
-                }
-            }
+            let b = configured!(b, options);
             Arc::new(b.build().map_err(|e| store_error(protocol, bucket, e))?)
         }
         #[allow(unreachable_patterns)]
