@@ -119,12 +119,13 @@ start_scratch_mariadb() {
 # A Python venv with the test peers from PyPI (moto's S3 server, pyarrow/pandas for interop).
 python_peers() {
     local venv="$peers/venv"
-    if [ ! -x "$venv/bin/moto_server" ] || [ ! -f "$venv/.peers-ready" ]; then
+    if [ ! -x "$venv/bin/moto_server" ] || [ ! -f "$venv/.peers-ready-2" ]; then
         command -v python3 >/dev/null 2>&1 || install python3 python3-venv || return 1
         python3 -m venv "$venv" >&2 || { install python3-venv && python3 -m venv "$venv" >&2; } || return 1
         log "installing moto, pyarrow and pandas into $venv"
-        "$venv/bin/pip" install --quiet 'moto[s3]==5.2.5' flask flask-cors pyarrow pandas azure-storage-blob >&2 || return 1
-        touch "$venv/.peers-ready"
+        "$venv/bin/pip" install --quiet 'moto[s3]==5.2.5' flask flask-cors pyarrow pandas azure-storage-blob \
+            'fakesnow[server]==0.12.1' 'snowflake-connector-python<5' >&2 || return 1
+        touch "$venv/.peers-ready-2"
     fi
     echo "$venv"
 }
@@ -164,6 +165,12 @@ if 'dataconn-test' not in [b['Name'] for b in s3.list_buckets().get('Buckets', [
         echo "export DATACONN_TEST_HTTP_URL='http://127.0.0.1:5056'"
         echo "export DATACONN_TEST_HTTP_DIR='$peers/http'"
     }
+    # Snowflake: fakesnow's server (Snowflake's driver protocol).
+    if ! answers 5058; then
+        log "starting fakesnow (Snowflake) on 127.0.0.1:5058"
+        background "$peers" fakesnow "$venv/bin/fakesnow" -s -p 5058
+    fi
+    wait_port 5058 60 && echo "export DATACONN_TEST_SNOWFLAKE_URL='http://127.0.0.1:5058'"
     # Interop files written by pyarrow and pandas.
     if [ ! -f "$peers/interop/pandas.parquet" ]; then
         "$venv/bin/python" scripts/python/interop.py "$peers/interop" >&2
@@ -250,7 +257,7 @@ start() {
 }
 
 stop() {
-    for name in moto http azurite redis; do
+    for name in moto http azurite redis fakesnow; do
         if [ -f "$peers/$name.pid" ]; then
             log "stopping $name"
             kill "$(cat "$peers/$name.pid")" 2>/dev/null || true

@@ -42,6 +42,7 @@
 //! | `mysql` | the SQL connector with MySQL and MariaDB (TLS through rustls) |
 //! | `files` | the files connector: local files, memory, HTTP(S) |
 //! | `s3`, `gcs`, `azure` | the files connector on S3, Google Cloud Storage, Azure Blob Storage |
+//! | `snowflake` | the Snowflake connector |
 //! | `redis` | a Redis (or Valkey) tier for the query cache, shared by every replica |
 
 pub mod blocking;
@@ -77,6 +78,12 @@ pub mod files {
 #[cfg(feature = "files")]
 pub use dataconn_files::{FilesConnection, Format};
 
+/// The Snowflake connector.
+#[cfg(feature = "snowflake")]
+pub mod snowflake {
+    pub use dataconn_snowflake::*;
+}
+
 /// The Redis tier of the query cache.
 #[cfg(feature = "redis")]
 pub mod redis {
@@ -90,6 +97,8 @@ pub fn default_registry() -> Registry {
     dataconn_sql::register(&registry);
     #[cfg(feature = "files")]
     dataconn_files::register(&registry);
+    #[cfg(feature = "snowflake")]
+    dataconn_snowflake::register(&registry);
     registry
 }
 

@@ -79,11 +79,11 @@ fn default_registry_has_what_the_features_enable() {
     let types = registry.types();
     assert!(types.contains(&"sql"), "{types:?}");
     let err = registry
-        .get("snowflake")
+        .get("gsheets")
         .err()
-        .expect("snowflake is not in this build");
+        .expect("gsheets is not in this build");
     assert_eq!(err.kind(), ErrorKind::FeatureDisabled);
-    assert!(err.message().contains("feature snowflake"), "{err}");
+    assert!(err.message().contains("feature gsheets"), "{err}");
     let err = registry.get("sqll").err().expect("a typo is unknown");
     assert_eq!(err.kind(), ErrorKind::UnknownType);
     assert!(

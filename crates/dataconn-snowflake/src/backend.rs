@@ -1,0 +1,250 @@
+//! Building a [`SnowflakeConnection`].
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use dataconn_core::{
+    CacheScope, ConnectContext, Connection, ConnectionConfig, Connector, Dialect, Error, ErrorKind,
+    Params, Query, Result, Table, Ttl, TypedConnection, rewrite,
+};
+
+use crate::client::Client;
+use crate::config::SnowflakeConfig;
+
+/// Builds [`SnowflakeConnection`]s; registered under [`crate::TYPE`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SnowflakeConnector;
+
+#[async_trait]
+impl Connector for SnowflakeConnector {
+    fn connection_type(&self) -> &'static str {
+        crate::TYPE
+    }
+
+    fn url_schemes(&self) -> &'static [&'static str] {
+        &["snowflake"]
+    }
+
+    async fn connect(&self, ctx: ConnectContext) -> Result<Arc<dyn Connection>> {
+        Ok(Arc::new(SnowflakeConnection::connect(ctx).await?))
+    }
+}
+
+fn duration(value: Option<&toml::Value>, default: Option<Duration>) -> Option<Duration> {
+    match value {
+        Some(toml::Value::String(s)) => Ttl::parse(s).ok().and_then(Ttl::duration),
+        Some(toml::Value::Integer(n)) if *n > 0 => Some(Duration::from_secs(*n as u64)),
+        _ => default,
+    }
+}
+
+struct State {
+    client: Arc<Client>,
+    cache: CacheScope,
+    ttl: Ttl,
+    query_timeout: Option<Duration>,
+    sensitive: Vec<String>,
+}
+
+/// A Snowflake session: cached Arrow queries, writes, named parameters as typed bindings.
+pub struct SnowflakeConnection {
+    name: String,
+    state: RwLock<State>,
+    closed: AtomicBool,
+}
+
+impl std::fmt::Debug for SnowflakeConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnowflakeConnection")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+fn build(config: &ConnectionConfig) -> Result<(Client, Ttl, Option<Duration>)> {
+    let parsed: SnowflakeConfig = config.parse()?;
+    let ttl = match parsed.ttl.as_ref() {
+        None => Ttl::Forever,
+        Some(v) => duration(Some(v), None).map_or(Ttl::NoCache, Ttl::For),
+    };
+    let login_timeout =
+        duration(parsed.login_timeout.as_ref(), Some(Duration::from_secs(60))).unwrap_or_default();
+    let query_timeout = duration(parsed.network_timeout.as_ref(), None);
+    Ok((Client::new(parsed, login_timeout)?, ttl, query_timeout))
+}
+
+impl SnowflakeConnection {
+    async fn connect(ctx: ConnectContext) -> Result<SnowflakeConnection> {
+        let name = ctx.config.name().to_owned();
+        let sensitive = ctx.config.sensitive_values();
+        let (client, ttl, query_timeout) = build(&ctx.config)?;
+        // Log in now, so that bad credentials fail here.
+        client
+            .session()
+            .await
+            .map_err(|e| e.with_connection(&name, crate::TYPE).scrub(&sensitive))?;
+        Ok(SnowflakeConnection {
+            name,
+            state: RwLock::new(State {
+                client: Arc::new(client),
+                cache: ctx.cache,
+                ttl,
+                query_timeout,
+                sensitive,
+            }),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn fail(&self, err: Error) -> Error {
+        err.with_connection(&self.name, crate::TYPE)
+            .scrub(&self.read().sensitive)
+    }
+
+    fn client(&self) -> Result<Arc<Client>> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(self.fail(Error::new(
+                ErrorKind::Closed,
+                "expected an open connection, found it closed",
+            )));
+        }
+        Ok(self.read().client.clone())
+    }
+
+    async fn run(&self, sql: &str, params: &Params) -> Result<crate::client::QueryData> {
+        let rewritten = rewrite(sql, params, Dialect::Snowflake)?;
+        let bindings = crate::bind::bindings(&rewritten.values, &rewritten.names)?;
+        let client = self.client()?;
+        let timeout = self.read().query_timeout;
+        let call = client.query(&rewritten.sql, bindings);
+        match timeout {
+            Some(t) => tokio::time::timeout(t, call).await.map_err(|_| {
+                Error::new(
+                    ErrorKind::Timeout,
+                    format!("expected the query to finish within {t:?}, found it still running"),
+                )
+            })?,
+            None => call.await,
+        }
+    }
+
+    /// Run a statement that changes data; returns the rows affected and drops cached reads.
+    ///
+    /// # Errors
+    /// Parameter errors before anything runs; Snowflake's error with its code, SQLSTATE and
+    /// query id.
+    pub async fn execute(&self, sql: &str, params: Params) -> Result<u64> {
+        let result = self.run(sql, &params).await;
+        let scope = self.read().cache.clone();
+        scope.invalidated().await;
+        let data = result.map_err(|e| self.fail(e))?;
+        let table = self
+            .client()?
+            .table(&data)
+            .await
+            .map_err(|e| self.fail(e))?;
+        // DML answers one row of counts ("number of rows inserted", ...); DDL a status text.
+        let mut affected = 0u64;
+        if data
+            .statement_type_id
+            .is_some_and(|t| (12_288..16_384).contains(&t))
+            && let Some(batch) = table.batches().first()
+        {
+            for column in batch.columns() {
+                if let Ok(n) = arrow::compute::cast(column, &arrow::datatypes::DataType::UInt64) {
+                    let n = arrow::array::AsArray::as_primitive::<arrow::datatypes::UInt64Type>(&n);
+                    affected += n.iter().flatten().sum::<u64>();
+                }
+            }
+        }
+        Ok(affected)
+    }
+
+    /// Start a cached query: `.param(..)`, `.ttl(..)`, then `.await`.
+    pub fn query(&self, sql: impl Into<String>) -> dataconn_core::QueryRequest<'_, Self> {
+        dataconn_core::QueryExt::query(self, sql)
+    }
+}
+
+impl TypedConnection for SnowflakeConnection {
+    const TYPE: &'static str = crate::TYPE;
+}
+
+#[async_trait]
+impl Connection for SnowflakeConnection {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn connection_type(&self) -> &str {
+        crate::TYPE
+    }
+
+    async fn health_check(&self) -> Result<()> {
+        self.fetch("select 1", &Params::new()).await.map(|_| ())
+    }
+
+    async fn reset(&self) -> Result<()> {
+        let client = self.client()?;
+        client.logout().await;
+        Ok(())
+    }
+
+    async fn reconfigure(&self, config: ConnectionConfig) -> Result<()> {
+        let (client, ttl, query_timeout) = build(&config)?;
+        let old = {
+            let mut state = self
+                .state
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            state.cache.invalidate();
+            state.cache = state.cache.rescope(&config.identity());
+            state.ttl = ttl;
+            state.query_timeout = query_timeout;
+            state.sensitive = config.sensitive_values();
+            std::mem::replace(&mut state.client, Arc::new(client))
+        };
+        old.logout().await;
+        Ok(())
+    }
+
+    async fn close(&self) -> Result<()> {
+        self.closed.store(true, Ordering::Release);
+        let client = self.read().client.clone();
+        client.logout().await;
+        Ok(())
+    }
+
+    fn clear_cache(&self) {
+        self.read().cache.invalidate();
+    }
+
+    fn as_query(&self) -> Option<&dyn Query> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl Query for SnowflakeConnection {
+    async fn fetch(&self, sql: &str, params: &Params) -> Result<Table> {
+        let data = self.run(sql, params).await.map_err(|e| self.fail(e))?;
+        tracing::debug!(query_id = ?data.query_id, "snowflake query finished");
+        self.client()?.table(&data).await.map_err(|e| self.fail(e))
+    }
+
+    fn cache_scope(&self) -> CacheScope {
+        self.read().cache.clone()
+    }
+
+    fn default_ttl(&self) -> Ttl {
+        self.read().ttl
+    }
+}

@@ -1,0 +1,401 @@
+//! Snowflake's driver protocol over HTTP: login, query (with "in progress" polling and result
+//! chunks), logout. The session token is kept and a new session is made when it expires.
+
+use std::time::Duration;
+
+use base64::Engine;
+use dataconn_core::{Error, ErrorKind, Result, RetryPolicy, Table};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::config::SnowflakeConfig;
+use crate::decode::{RowType, from_arrow, from_json};
+
+/// Codes of replies that mean "still running: poll the result URL".
+const IN_PROGRESS: &[&str] = &["333333", "333334"];
+/// The session token expired.
+const SESSION_EXPIRED: &str = "390112";
+
+#[derive(Debug, Deserialize)]
+struct Reply {
+    data: Option<Value>,
+    code: Option<String>,
+    message: Option<String>,
+    #[serde(default)]
+    success: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct QueryData {
+    #[serde(default)]
+    rowtype: Vec<RowType>,
+    #[serde(default)]
+    rowset: Option<Vec<Vec<Option<String>>>>,
+    #[serde(default)]
+    rowset_base64: Option<String>,
+    #[serde(default)]
+    chunks: Vec<Chunk>,
+    #[serde(default)]
+    chunk_headers: Option<serde_json::Map<String, Value>>,
+    #[serde(default)]
+    qrmk: Option<String>,
+    #[serde(default)]
+    pub(crate) query_id: Option<String>,
+    #[serde(default)]
+    pub(crate) statement_type_id: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Chunk {
+    url: String,
+}
+
+/// A connection's HTTP client and session.
+#[derive(Debug)]
+pub(crate) struct Client {
+    http: reqwest::Client,
+    base: String,
+    config: SnowflakeConfig,
+    token: Mutex<Option<String>>,
+    sequence: std::sync::atomic::AtomicU64,
+    retry: RetryPolicy,
+}
+
+fn transport(err: reqwest::Error, what: &str) -> Error {
+    let kind = if err.is_timeout() {
+        ErrorKind::Timeout
+    } else {
+        ErrorKind::Connect
+    };
+    Error::new(kind, format!("Snowflake {what} failed"))
+        .set_temporary(true)
+        .with_source(err)
+}
+
+impl Client {
+    pub(crate) fn new(config: SnowflakeConfig, login_timeout: Duration) -> Result<Client> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(login_timeout)
+            .build()
+            .map_err(|e| Error::config("could not set up the HTTP client").with_source(e))?;
+        Ok(Client {
+            http,
+            base: config.base_url(),
+            config,
+            token: Mutex::new(None),
+            sequence: std::sync::atomic::AtomicU64::new(0),
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    /// POST `body` to `path`, retrying transport failures, 429 and 5xx with backoff.
+    async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+        what: &str,
+    ) -> Result<Reply> {
+        self.retry
+            .run(
+                || async {
+                    let mut request = self
+                        .http
+                        .post(format!("{}{path}", self.base))
+                        .header("Accept", "application/snowflake")
+                        .json(body);
+                    if let Some(token) = token {
+                        request =
+                            request.header("Authorization", format!("Snowflake Token=\"{token}\""));
+                    }
+                    let response = request.send().await.map_err(|e| transport(e, what))?;
+                    let status = response.status();
+                    if status.as_u16() == 429 || status.is_server_error() {
+                        return Err(Error::new(
+                            ErrorKind::Connect,
+                            format!("Snowflake {what} answered HTTP {status}"),
+                        )
+                        .set_temporary(true));
+                    }
+                    if status.as_u16() == 401 || status.as_u16() == 403 {
+                        let text = response.text().await.unwrap_or_default();
+                        return Err(Error::new(
+                            ErrorKind::Connect,
+                            format!("Snowflake refused the {what}: HTTP {status} {text}"),
+                        ));
+                    }
+                    response
+                        .json::<Reply>()
+                        .await
+                        .map_err(|e| transport(e, what))
+                },
+                Error::is_temporary,
+            )
+            .await
+    }
+
+    async fn login(&self) -> Result<String> {
+        let c = &self.config;
+        let mut query = vec![("requestId".to_owned(), uuid::Uuid::new_v4().to_string())];
+        for (name, value) in [
+            ("databaseName", &c.database),
+            ("schemaName", &c.schema),
+            ("warehouse", &c.warehouse),
+            ("roleName", &c.role),
+        ] {
+            if let Some(v) = value {
+                query.push((name.to_owned(), v.clone()));
+            }
+        }
+        let query: Vec<String> = query
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect();
+        let mut data = json!({
+            "CLIENT_APP_ID": "dataconn",
+            "CLIENT_APP_VERSION": env!("CARGO_PKG_VERSION"),
+            "ACCOUNT_NAME": c.account_name(),
+            "LOGIN_NAME": c.user.clone().unwrap_or_default(),
+            "SESSION_PARAMETERS": c.session_parameters.clone().unwrap_or_default(),
+        });
+        match c.authenticator().as_str() {
+            "SNOWFLAKE" => {
+                data["PASSWORD"] =
+                    json!(c.password.as_ref().map(|p| p.expose()).unwrap_or_default())
+            }
+            other => {
+                data["AUTHENTICATOR"] = json!(other);
+                data["TOKEN"] = json!(c.token.as_ref().map(|t| t.expose()).unwrap_or_default());
+            }
+        }
+        let path = format!("/session/v1/login-request?{}", query.join("&"));
+        let reply = self
+            .post(&path, None, &json!({ "data": data }), "login")
+            .await?;
+        if !reply.success {
+            let code = reply.code.unwrap_or_default();
+            return Err(Error::new(
+                ErrorKind::Connect,
+                format!(
+                    "Snowflake refused the login: {}",
+                    reply.message.unwrap_or_default()
+                ),
+            )
+            .set_temporary(false)
+            .with_context("code", code));
+        }
+        reply
+            .data
+            .as_ref()
+            .and_then(|d| d.get("token"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Connect,
+                    "expected a session token in Snowflake's login reply, found none",
+                )
+            })
+    }
+
+    /// The session token, logging in when there is none.
+    pub(crate) async fn session(&self) -> Result<String> {
+        let mut token = self.token.lock().await;
+        if let Some(t) = token.as_ref() {
+            return Ok(t.clone());
+        }
+        let fresh = self.login().await?;
+        *token = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// Run `sql` with positional `bindings`; returns the raw result data.
+    pub(crate) async fn query(&self, sql: &str, bindings: Value) -> Result<QueryData> {
+        let mut renewed = false;
+        loop {
+            let token = self.session().await?;
+            let sequence = self
+                .sequence
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                + 1;
+            let mut body = json!({
+                "sqlText": sql,
+                "asyncExec": false,
+                "sequenceId": sequence,
+                "querySubmissionTime": chrono::Utc::now().timestamp_millis(),
+            });
+            if bindings.as_object().is_some_and(|b| !b.is_empty()) {
+                body["bindings"] = bindings.clone();
+            }
+            let path = format!(
+                "/queries/v1/query-request?requestId={}",
+                uuid::Uuid::new_v4()
+            );
+            let mut reply = self.post(&path, Some(&token), &body, "query").await?;
+            // Still running: poll the result URL until it is done.
+            while reply
+                .code
+                .as_deref()
+                .is_some_and(|c| IN_PROGRESS.contains(&c))
+            {
+                let url = reply
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.get("getResultUrl"))
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Query,
+                            "expected a result URL in Snowflake's in-progress reply, found none",
+                        )
+                    })?
+                    .to_owned();
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                reply = self
+                    .http
+                    .get(format!("{}{url}", self.base))
+                    .header("Accept", "application/snowflake")
+                    .header("Authorization", format!("Snowflake Token=\"{token}\""))
+                    .send()
+                    .await
+                    .map_err(|e| transport(e, "result poll"))?
+                    .json::<Reply>()
+                    .await
+                    .map_err(|e| transport(e, "result poll"))?;
+            }
+            if reply.code.as_deref() == Some(SESSION_EXPIRED) && !renewed {
+                // The session expired: log in again and run the statement once more.
+                *self.token.lock().await = None;
+                renewed = true;
+                continue;
+            }
+            if !reply.success {
+                return Err(sql_error(reply));
+            }
+            let data = reply.data.unwrap_or(Value::Null);
+            return serde_json::from_value(data).map_err(|e| {
+                Error::new(
+                    ErrorKind::Query,
+                    "expected a query result from Snowflake, found another reply",
+                )
+                .with_source(e)
+            });
+        }
+    }
+
+    /// The whole result: the inline rowset and every chunk, in order.
+    pub(crate) async fn table(&self, data: &QueryData) -> Result<Table> {
+        let mut tables = Vec::new();
+        if let Some(b64) = &data.rowset_base64 {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::TypeConversion,
+                        "Snowflake sent invalid base64 Arrow data",
+                    )
+                    .with_source(e)
+                })?;
+            tables.push(from_arrow(&data.rowtype, &bytes)?);
+        } else {
+            tables.push(from_json(
+                &data.rowtype,
+                data.rowset.as_deref().unwrap_or_default(),
+            )?);
+        }
+        for chunk in &data.chunks {
+            let mut request = self.http.get(&chunk.url);
+            match &data.chunk_headers {
+                Some(headers) => {
+                    for (k, v) in headers {
+                        request = request.header(k, v.as_str().unwrap_or_default());
+                    }
+                }
+                None => {
+                    if let Some(qrmk) = &data.qrmk {
+                        request = request
+                            .header("x-amz-server-side-encryption-customer-algorithm", "AES256")
+                            .header("x-amz-server-side-encryption-customer-key", qrmk);
+                    }
+                }
+            }
+            let bytes = request
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+                .map_err(|e| transport(e, "result chunk download"))?
+                .bytes()
+                .await
+                .map_err(|e| transport(e, "result chunk download"))?;
+            if data.rowset_base64.is_some() {
+                tables.push(from_arrow(&data.rowtype, &bytes)?);
+            } else {
+                // JSON chunks are rows without the outer brackets.
+                let mut text = Vec::with_capacity(bytes.len() + 2);
+                text.push(b'[');
+                text.extend_from_slice(&bytes);
+                text.push(b']');
+                let rows: Vec<Vec<Option<String>>> =
+                    serde_json::from_slice(&text).map_err(|e| {
+                        Error::new(
+                            ErrorKind::TypeConversion,
+                            "Snowflake sent an invalid JSON chunk",
+                        )
+                        .with_source(e)
+                    })?;
+                tables.push(from_json(&data.rowtype, &rows)?);
+            }
+        }
+        let schema = tables[0].schema().clone();
+        let batches = tables
+            .iter()
+            .flat_map(|t| t.batches().iter().cloned())
+            .collect();
+        Table::try_new(schema, batches)
+    }
+
+    /// End the session (best effort).
+    pub(crate) async fn logout(&self) {
+        let token = self.token.lock().await.take();
+        if let Some(token) = token {
+            let _ = self
+                .http
+                .post(format!("{}/session?delete=true", self.base))
+                .header("Authorization", format!("Snowflake Token=\"{token}\""))
+                .json(&json!({}))
+                .send()
+                .await;
+        }
+    }
+}
+
+fn sql_error(reply: Reply) -> Error {
+    let data = reply.data.unwrap_or(Value::Null);
+    let field = |k: &str| {
+        data.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    Error::query(format!(
+        "Snowflake rejected the statement: {}",
+        reply.message.unwrap_or_default()
+    ))
+    .with_context("code", reply.code.unwrap_or_default())
+    .with_context("sqlstate", field("sqlState"))
+    .with_context("query id", field("queryId"))
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

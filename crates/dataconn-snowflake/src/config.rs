@@ -1,0 +1,158 @@
+//! The `[connections.<name>]` keys of the Snowflake connector, as Streamlit's
+//! `SnowflakeConnection` (and the official connector's `connect()`) take them.
+
+use std::collections::BTreeMap;
+
+use dataconn_core::{ConnectionConfig, ConnectorConfig, Secret};
+use serde::Deserialize;
+use toml::Value;
+
+/// The Snowflake connector's options.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct SnowflakeConfig {
+    /// The account identifier (`myorg-myaccount`, or a locator such as `xy12345.eu-west-1`).
+    pub account: Option<String>,
+    /// The login name.
+    #[serde(alias = "username")]
+    pub user: Option<String>,
+    /// The password (authenticator `snowflake`, the default).
+    pub password: Option<Secret>,
+    /// `snowflake` (password), `oauth` (token), `programmatic_access_token` (token).
+    pub authenticator: Option<String>,
+    /// The OAuth access token or programmatic access token.
+    pub token: Option<Secret>,
+    /// A private key for key-pair authentication (not in this version: an error says so).
+    pub private_key: Option<Secret>,
+    /// A private key file for key-pair authentication (not in this version).
+    pub private_key_file: Option<String>,
+    /// The private key file's passphrase (not in this version).
+    pub private_key_file_pwd: Option<Secret>,
+    /// The role to use.
+    pub role: Option<String>,
+    /// The warehouse to use.
+    pub warehouse: Option<String>,
+    /// The database to use.
+    pub database: Option<String>,
+    /// The schema to use.
+    pub schema: Option<String>,
+    /// The server host. Default: `<account>.snowflakecomputing.com`.
+    pub host: Option<String>,
+    /// The server port. Default: 443 (80 for `protocol = "http"`).
+    pub port: Option<u16>,
+    /// `https` (default) or `http` (a local test server).
+    pub protocol: Option<String>,
+    /// Session parameters sent at login (`{ QUERY_TAG = "app" }`).
+    pub session_parameters: Option<BTreeMap<String, Value>>,
+    /// Accepted for compatibility with the official connector; sessions are re-created on
+    /// expiry instead of kept alive.
+    pub client_session_keep_alive: Option<bool>,
+    /// How long a login may take (`"60s"` or seconds). Default 60 s.
+    pub login_timeout: Option<Value>,
+    /// How long a query may run before it is cancelled (`"10m"` or seconds). Default: none.
+    pub network_timeout: Option<Value>,
+    /// Default TTL of `query()` results. Default: forever.
+    pub ttl: Option<Value>,
+}
+
+impl ConnectorConfig for SnowflakeConfig {
+    const KEYS: &'static [&'static str] = &[
+        "account",
+        "user",
+        "username",
+        "password",
+        "authenticator",
+        "token",
+        "private_key",
+        "private_key_file",
+        "private_key_file_pwd",
+        "role",
+        "warehouse",
+        "database",
+        "schema",
+        "host",
+        "port",
+        "protocol",
+        "session_parameters",
+        "client_session_keep_alive",
+        "login_timeout",
+        "network_timeout",
+        "ttl",
+    ];
+
+    fn validate(&self, config: &ConnectionConfig) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.account.is_none() && self.host.is_none() {
+            problems.push("expected `account` (or `host`), found neither".to_owned());
+        }
+        if self.user.is_none() {
+            problems.push("expected `user`, found none".to_owned());
+        }
+        if self.private_key.is_some() || self.private_key_file.is_some() {
+            problems.push(format!(
+                "key-pair authentication (`private_key`, `private_key_file`; {}) is not supported by this \
+                 version of dataconn-snowflake; use `password`, or `authenticator = \"oauth\"` with `token`",
+                config.origin(if self.private_key.is_some() { "private_key" } else { "private_key_file" })
+            ));
+        }
+        match self.authenticator().as_str() {
+            "SNOWFLAKE" if self.password.is_none() => {
+                problems.push("expected `password` for the snowflake authenticator, found none".to_owned())
+            }
+            "OAUTH" | "PROGRAMMATIC_ACCESS_TOKEN" if self.token.is_none() => {
+                problems.push("expected `token` for this authenticator, found none".to_owned())
+            }
+            "SNOWFLAKE" | "OAUTH" | "PROGRAMMATIC_ACCESS_TOKEN" => {}
+            other => problems.push(format!(
+                "expected `authenticator` to be snowflake, oauth or programmatic_access_token, found {other:?}"
+            )),
+        }
+        if let Some(p) = &self.protocol
+            && p != "https"
+            && p != "http"
+        {
+            problems.push(format!(
+                "expected `protocol` to be https or http, found {p:?}"
+            ));
+        }
+        problems
+    }
+}
+
+impl SnowflakeConfig {
+    pub(crate) fn authenticator(&self) -> String {
+        self.authenticator
+            .as_deref()
+            .unwrap_or("snowflake")
+            .to_ascii_uppercase()
+    }
+
+    /// `protocol://host:port` of the server.
+    pub(crate) fn base_url(&self) -> String {
+        let protocol = self.protocol.as_deref().unwrap_or("https");
+        let host = match (&self.host, &self.account) {
+            (Some(h), _) => h.clone(),
+            (None, Some(a)) => format!("{a}.snowflakecomputing.com"),
+            (None, None) => "localhost".to_owned(),
+        };
+        let port = self
+            .port
+            .unwrap_or(if protocol == "http" { 80 } else { 443 });
+        format!("{protocol}://{host}:{port}")
+    }
+
+    /// The account name sent at login: the part before the first dot.
+    pub(crate) fn account_name(&self) -> String {
+        let account = self
+            .account
+            .clone()
+            .or_else(|| self.host.clone())
+            .unwrap_or_default();
+        account
+            .split('.')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase()
+    }
+}

@@ -1,0 +1,40 @@
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+//! The Snowflake connector of dataconn: Streamlit's `SnowflakeConnection` without a vendor SDK,
+//! over Snowflake's HTTP driver protocol (the one the official connectors speak).
+//!
+//! ```toml
+//! # .streamlit/secrets.toml
+//! [connections.snowflake]
+//! account = "myorg-myaccount"
+//! user = "analyst"
+//! password = "${env:SNOWFLAKE_PASSWORD}"
+//! warehouse = "COMPUTE_WH"
+//! database = "SALES"
+//! schema = "PUBLIC"
+//! ```
+//!
+//! In this version: password, OAuth and programmatic-access-token logins; queries whose
+//! results come as JSON rowsets or base64 Arrow IPC, decoded into Arrow by Snowflake's logical
+//! types; result chunks; "in progress" replies polled; a session re-created on expiry; typed
+//! bindings for `:name` parameters; HTTP 429/5xx retried with backoff; SQL errors with code,
+//! SQLSTATE and query id. See `docs/connectors/snowflake.md` for what is not there yet.
+
+mod backend;
+mod bind;
+mod client;
+mod config;
+mod decode;
+
+use std::sync::Arc;
+
+pub use backend::{SnowflakeConnection, SnowflakeConnector};
+pub use config::SnowflakeConfig;
+use dataconn_core::Registry;
+
+/// The connection type of this connector.
+pub const TYPE: &str = "snowflake";
+
+/// Register the Snowflake connector.
+pub fn register(registry: &Registry) {
+    registry.register(Arc::new(SnowflakeConnector));
+}

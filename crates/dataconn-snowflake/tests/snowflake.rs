@@ -1,0 +1,395 @@
+//! The Snowflake connector against fakesnow's server (`scripts/peers.sh` starts it; it speaks
+//! Snowflake's driver protocol: Arrow results for queries, JSON for DML).
+
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{DataType, Decimal128Type, Int64Type};
+use async_trait::async_trait;
+use dataconn_core::{
+    Connection, Connections, ErrorKind, Registry, Result, Secrets, Value, downcast, params,
+};
+use dataconn_snowflake::SnowflakeConnection;
+use dataconn_testkit::Harness;
+use toml::Table;
+
+fn server() -> Option<(String, u16)> {
+    let url = match std::env::var("DATACONN_TEST_SNOWFLAKE_URL") {
+        Ok(url) => url,
+        Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!(
+                "CI=true but DATACONN_TEST_SNOWFLAKE_URL is unset: run scripts/peers.sh (it starts fakesnow)"
+            )
+        }
+        Err(_) => {
+            eprintln!(
+                "SKIPPING Snowflake tests: DATACONN_TEST_SNOWFLAKE_URL is unset (run scripts/peers.sh)"
+            );
+            return None;
+        }
+    };
+    let rest = url.trim_start_matches("http://");
+    let (host, port) = rest
+        .trim_end_matches('/')
+        .split_once(':')
+        .expect("host:port");
+    Some((host.to_owned(), port.parse().expect("a port")))
+}
+
+fn registry() -> Registry {
+    let r = Registry::new();
+    dataconn_snowflake::register(&r);
+    r
+}
+
+fn options(host: &str, port: u16, database: &str) -> Table {
+    toml::from_str(&format!(
+        "account = \"fakesnow\"\nuser = \"tester\"\npassword = \"sn0w-secret\"\nhost = \"{host}\"\nport = {port}\n\
+         protocol = \"http\"\ndatabase = \"{database}\"\nschema = \"public\"\n\
+         session_parameters = {{ FAKESNOW_DB_PATH = \":isolated:\" }}\n"
+    ))
+    .unwrap()
+}
+
+struct Fakesnow {
+    host: String,
+    port: u16,
+}
+
+#[async_trait]
+impl Harness for Fakesnow {
+    fn registry(&self) -> Registry {
+        registry()
+    }
+
+    fn connection_type(&self) -> &'static str {
+        dataconn_snowflake::TYPE
+    }
+
+    async fn options(&self, label: &str) -> Table {
+        options(&self.host, self.port, label)
+    }
+
+    fn failing_options(&self) -> (Table, Vec<String>) {
+        (
+            options("127.0.0.1", 1, "nowhere"),
+            vec!["sn0w-secret".into()],
+        )
+    }
+
+    async fn seed(
+        &self,
+        conn: &Arc<dyn Connection>,
+        table: &str,
+        rows: &[(i64, &str)],
+    ) -> Result<()> {
+        let sf = downcast::<SnowflakeConnection>(conn.clone())?;
+        sf.execute(
+            &format!("create table {table} (id int, label varchar)"),
+            params! {},
+        )
+        .await?;
+        for (id, label) in rows {
+            sf.execute(
+                &format!("insert into {table} values (:id, :label)"),
+                params! { id: *id, label: *label },
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    fn select_sql(&self, table: &str) -> String {
+        // Snowflake upper-cases unquoted names; the suite reads `id` and `label`.
+        format!("select id as \"id\", label as \"label\" from {table} where id >= :min order by id")
+    }
+}
+
+#[tokio::test]
+async fn conformance_suite_on_fakesnow() {
+    let Some((host, port)) = server() else { return };
+    dataconn_testkit::run_all(&Fakesnow { host, port }).await;
+}
+
+async fn open(label: &str) -> Option<Arc<SnowflakeConnection>> {
+    let (host, port) = server()?;
+    let mut connections = Table::new();
+    connections.insert(
+        label.into(),
+        toml::Value::Table(options(&host, port, label)),
+    );
+    let mut root = Table::new();
+    root.insert("connections".into(), toml::Value::Table(connections));
+    let hub = Connections::builder()
+        .registry(registry())
+        .secrets(Secrets::from_toml("secrets.toml", &toml::to_string(&root).unwrap()).unwrap())
+        .build()
+        .unwrap();
+    Some(hub.connection::<SnowflakeConnection>(label).await.unwrap())
+}
+
+#[tokio::test]
+async fn arrow_results_map_snowflake_types_and_dml_reports_rows() {
+    let Some(sf) = open("types").await else {
+        return;
+    };
+    sf.execute(
+        "create table t (i int, n number(10, 2), r double, s varchar, b boolean, d date, ts timestamp_ntz, bin binary)",
+        params! {},
+    )
+    .await
+    .unwrap();
+    let inserted = sf
+        .execute(
+            "insert into t values (1, 12.34, 2.5, 'x', true, '2024-02-29', '2024-02-29 12:34:56.789', to_binary('00ff', 'HEX')), \
+             (null, null, null, null, null, null, null, null)",
+            params! {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(inserted, 2, "DML reports rows affected");
+    let t = sf
+        .query("select * from t order by i nulls last")
+        .await
+        .unwrap();
+    let ty = |n: &str| t.schema().field_with_name(n).unwrap().data_type().clone();
+    assert_eq!(ty("I"), DataType::Int64);
+    assert_eq!(ty("N"), DataType::Decimal128(10, 2));
+    assert_eq!(ty("R"), DataType::Float64);
+    assert_eq!(ty("S"), DataType::Utf8);
+    assert_eq!(ty("B"), DataType::Boolean);
+    assert_eq!(ty("D"), DataType::Date32);
+    assert!(
+        matches!(ty("TS"), DataType::Timestamp(_, None)),
+        "{:?}",
+        ty("TS")
+    );
+    assert_eq!(ty("BIN"), DataType::Binary);
+    let c = |n: &str| t.column(n).unwrap();
+    assert_eq!(c("I").as_primitive::<Int64Type>().value(0), 1);
+    assert_eq!(c("N").as_primitive::<Decimal128Type>().value(0), 1234);
+    assert_eq!(
+        c("D")
+            .as_primitive::<arrow::datatypes::Date32Type>()
+            .value(0),
+        19_782
+    );
+    assert_eq!(c("BIN").as_binary::<i32>().value(0), [0, 255]);
+    let ts = arrow::compute::cast(
+        c("TS").as_ref(),
+        &DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None),
+    )
+    .unwrap();
+    assert_eq!(
+        ts.as_primitive::<arrow::datatypes::TimestampMicrosecondType>()
+            .value(0),
+        1_709_210_096_789_000
+    );
+    for name in t.column_names() {
+        assert!(c(name).is_null(1), "{name} keeps NULL");
+    }
+}
+
+#[tokio::test]
+async fn named_parameters_bind_as_typed_values_never_spliced() {
+    let Some(sf) = open("binds").await else {
+        return;
+    };
+    let t = sf
+        .query("select :n + :n as \"twice\", :s as \"s\", :d as \"d\"")
+        .param("n", 21)
+        .param("s", "it's; drop table x")
+        .param("d", Value::decimal("1.25").unwrap())
+        .await
+        .unwrap();
+    let twice =
+        arrow::compute::cast(t.column("twice").unwrap().as_ref(), &DataType::Int64).unwrap();
+    assert_eq!(twice.as_primitive::<Int64Type>().value(0), 42);
+    assert_eq!(
+        t.column("s").unwrap().as_string::<i32>().value(0),
+        "it's; drop table x"
+    );
+}
+
+#[tokio::test]
+async fn sql_errors_carry_code_sqlstate_and_name_the_connection() {
+    let Some(sf) = open("errors").await else {
+        return;
+    };
+    let err = sf.query("select * from no_such_table").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Query);
+    let shown = err.to_string();
+    assert!(
+        shown.contains("002003") && shown.contains("42S02"),
+        "{shown}"
+    );
+    assert!(shown.contains("connection `errors` (snowflake)"), "{shown}");
+    assert!(!err.is_temporary(), "SQL errors are never retried");
+}
+
+/// A small in-repo server for the replies fakesnow never sends: HTTP 503, session expiry
+/// (390112), "still running" (333333, polled through `getResultUrl`) and a result chunk, with
+/// the JSON shapes of Snowflake's driver protocol.
+mod rare_replies {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use arrow::array::AsArray;
+    use arrow::datatypes::Int64Type;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    #[derive(Default)]
+    struct Counters {
+        logins: AtomicUsize,
+        queries: AtomicUsize,
+        polls: AtomicUsize,
+    }
+
+    async fn respond(stream: &mut tokio::net::TcpStream, status: &str, body: &str) {
+        let reply = format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = stream.write_all(reply.as_bytes()).await;
+    }
+
+    async fn serve(listener: TcpListener, port: u16, counters: Arc<Counters>) {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let counters = counters.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // Read the head, then the body by content-length.
+                let head_end = loop {
+                    let n = stream.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                while buf.len() < head_end + length {
+                    let n = stream.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let line = head.lines().next().unwrap_or_default().to_owned();
+                let token = head
+                    .lines()
+                    .find_map(|l| {
+                        l.strip_prefix("authorization: ")
+                            .or_else(|| l.strip_prefix("Authorization: "))
+                    })
+                    .unwrap_or_default()
+                    .to_owned();
+                if line.starts_with("POST /session/v1/login-request") {
+                    let n = counters.logins.fetch_add(1, Ordering::SeqCst) + 1;
+                    respond(
+                        &mut stream,
+                        "200 OK",
+                        &format!(r#"{{"data":{{"token":"tok-{n}"}},"success":true}}"#),
+                    )
+                    .await;
+                } else if line.starts_with("POST /queries/v1/query-request") {
+                    match counters.queries.fetch_add(1, Ordering::SeqCst) {
+                        0 => respond(&mut stream, "503 Service Unavailable", "{}").await,
+                        _ if token.contains("tok-1") => {
+                            respond(&mut stream, "200 OK", r#"{"data":null,"code":"390112","message":"Your session has expired.","success":false}"#).await
+                        }
+                        _ => {
+                            respond(
+                                &mut stream,
+                                "200 OK",
+                                r#"{"data":{"getResultUrl":"/queries/q1/result","queryId":"q1"},"code":"333333","message":"running","success":true}"#,
+                            )
+                            .await
+                        }
+                    }
+                } else if line.starts_with("GET /queries/q1/result") {
+                    if counters.polls.fetch_add(1, Ordering::SeqCst) == 0 {
+                        respond(
+                            &mut stream,
+                            "200 OK",
+                            r#"{"data":{"getResultUrl":"/queries/q1/result","queryId":"q1"},"code":"333333","message":"running","success":true}"#,
+                        )
+                        .await;
+                    } else {
+                        let body = format!(
+                            r#"{{"data":{{"rowtype":[{{"name":"N","type":"fixed","scale":0,"precision":38}}],"rowset":[["1"],["2"]],"queryResultFormat":"json","queryId":"q1","chunks":[{{"url":"http://127.0.0.1:{port}/chunk/1","rowCount":2}}],"qrmk":"k"}},"success":true}}"#
+                        );
+                        respond(&mut stream, "200 OK", &body).await;
+                    }
+                } else if line.starts_with("GET /chunk/1") {
+                    respond(&mut stream, "200 OK", r#"["3"],["4"]"#).await;
+                } else {
+                    respond(&mut stream, "404 Not Found", "{}").await;
+                }
+            });
+        }
+    }
+
+    #[tokio::test]
+    async fn retries_renews_polls_and_downloads_chunks() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let counters = Arc::new(Counters::default());
+        tokio::spawn(serve(listener, port, counters.clone()));
+        let mut connections = toml::Table::new();
+        connections.insert(
+            "rare".into(),
+            toml::Value::Table(super::options("127.0.0.1", port, "db")),
+        );
+        let mut root = toml::Table::new();
+        root.insert("connections".into(), toml::Value::Table(connections));
+        let hub = dataconn_core::Connections::builder()
+            .registry(super::registry())
+            .secrets(
+                dataconn_core::Secrets::from_toml("secrets.toml", &toml::to_string(&root).unwrap())
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        let sf = hub
+            .connection::<dataconn_snowflake::SnowflakeConnection>("rare")
+            .await
+            .unwrap();
+        let t = sf.query("select n from t").await.unwrap();
+        let n = t.column("N").unwrap();
+        assert_eq!(
+            n.as_primitive::<Int64Type>().values().to_vec(),
+            vec![1, 2, 3, 4],
+            "inline rows, then the chunk"
+        );
+        assert_eq!(
+            counters.logins.load(Ordering::SeqCst),
+            2,
+            "the expired session was replaced"
+        );
+        assert!(
+            counters.queries.load(Ordering::SeqCst) >= 3,
+            "the 503 was retried"
+        );
+        assert_eq!(
+            counters.polls.load(Ordering::SeqCst),
+            2,
+            "polled until the result was ready"
+        );
+    }
+}
