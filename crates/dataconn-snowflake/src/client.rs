@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use dataconn_core::{Error, ErrorKind, Result, RetryPolicy, Table};
+use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
@@ -16,6 +17,8 @@ use crate::decode::{RowType, from_arrow, from_json};
 const IN_PROGRESS: &[&str] = &["333333", "333334"];
 /// The session token expired.
 const SESSION_EXPIRED: &str = "390112";
+/// Result chunks downloaded at once.
+const CHUNK_DOWNLOADS: usize = 4;
 
 #[derive(Debug, Deserialize)]
 struct Reply {
@@ -229,10 +232,16 @@ impl Client {
             if bindings.as_object().is_some_and(|b| !b.is_empty()) {
                 body["bindings"] = bindings.clone();
             }
-            let path = format!(
-                "/queries/v1/query-request?requestId={}",
-                uuid::Uuid::new_v4()
-            );
+            let request_id = uuid::Uuid::new_v4().to_string();
+            let path = format!("/queries/v1/query-request?requestId={request_id}");
+            // Dropped before the answer (a timeout, a cancelled caller): cancel on the server.
+            let mut guard = AbortOnDrop {
+                http: self.http.clone(),
+                base: self.base.clone(),
+                token: token.clone(),
+                request_id,
+                armed: true,
+            };
             let mut reply = self.post(&path, Some(&token), &body, "query").await?;
             // Still running: poll the result URL until it is done.
             while reply
@@ -265,6 +274,7 @@ impl Client {
                     .await
                     .map_err(|e| transport(e, "result poll"))?;
             }
+            guard.armed = false;
             if reply.code.as_deref() == Some(SESSION_EXPIRED) && !renewed {
                 // The session expired: log in again and run the statement once more.
                 *self.token.lock().await = None;
@@ -305,30 +315,16 @@ impl Client {
                 data.rowset.as_deref().unwrap_or_default(),
             )?);
         }
+        // Chunks download in parallel (bounded) and are decoded in their order.
+        let mut downloads = Vec::with_capacity(data.chunks.len());
         for chunk in &data.chunks {
-            let mut request = self.http.get(&chunk.url);
-            match &data.chunk_headers {
-                Some(headers) => {
-                    for (k, v) in headers {
-                        request = request.header(k, v.as_str().unwrap_or_default());
-                    }
-                }
-                None => {
-                    if let Some(qrmk) = &data.qrmk {
-                        request = request
-                            .header("x-amz-server-side-encryption-customer-algorithm", "AES256")
-                            .header("x-amz-server-side-encryption-customer-key", qrmk);
-                    }
-                }
-            }
-            let bytes = request
-                .send()
-                .await
-                .and_then(reqwest::Response::error_for_status)
-                .map_err(|e| transport(e, "result chunk download"))?
-                .bytes()
-                .await
-                .map_err(|e| transport(e, "result chunk download"))?;
+            downloads.push(self.download(chunk, data));
+        }
+        let bodies: Vec<Vec<u8>> = futures::stream::iter(downloads)
+            .buffered(CHUNK_DOWNLOADS)
+            .try_collect()
+            .await?;
+        for bytes in bodies {
             if data.rowset_base64.is_some() {
                 tables.push(from_arrow(&data.rowtype, &bytes)?);
             } else {
@@ -356,6 +352,71 @@ impl Client {
         Table::try_new(schema, batches)
     }
 
+    /// One chunk's bytes, with the chunk headers (never the session token), retried on 429/5xx
+    /// and dropped connections, gunzipped when the body is gzip.
+    async fn download(&self, chunk: &Chunk, data: &QueryData) -> Result<Vec<u8>> {
+        let bytes = self
+            .retry
+            .run(
+                || async {
+                    let mut request = self.http.get(&chunk.url);
+                    match &data.chunk_headers {
+                        Some(headers) => {
+                            for (k, v) in headers {
+                                request = request.header(k, v.as_str().unwrap_or_default());
+                            }
+                        }
+                        None => {
+                            if let Some(qrmk) = &data.qrmk {
+                                request = request
+                                    .header(
+                                        "x-amz-server-side-encryption-customer-algorithm",
+                                        "AES256",
+                                    )
+                                    .header("x-amz-server-side-encryption-customer-key", qrmk);
+                            }
+                        }
+                    }
+                    let response = request
+                        .send()
+                        .await
+                        .map_err(|e| transport(e, "result chunk download"))?;
+                    let status = response.status();
+                    if status.as_u16() == 429 || status.is_server_error() {
+                        return Err(Error::new(
+                            ErrorKind::Connect,
+                            format!("a result chunk answered HTTP {status}"),
+                        )
+                        .set_temporary(true));
+                    }
+                    let response = response
+                        .error_for_status()
+                        .map_err(|e| transport(e, "result chunk download"))?;
+                    response
+                        .bytes()
+                        .await
+                        .map_err(|e| transport(e, "result chunk download"))
+                },
+                Error::is_temporary,
+            )
+            .await?;
+        if bytes.starts_with(&[0x1f, 0x8b]) {
+            use std::io::Read;
+            let mut out = Vec::new();
+            flate2::read::MultiGzDecoder::new(bytes.as_ref())
+                .read_to_end(&mut out)
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::TypeConversion,
+                        "a result chunk is not valid gzip",
+                    )
+                    .with_source(e)
+                })?;
+            return Ok(out);
+        }
+        Ok(bytes.to_vec())
+    }
+
     /// End the session (best effort).
     pub(crate) async fn logout(&self) {
         let token = self.token.lock().await.take();
@@ -368,6 +429,44 @@ impl Client {
                 .send()
                 .await;
         }
+    }
+}
+
+/// Sends `abort-request` for a query whose caller went away before its answer.
+struct AbortOnDrop {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    request_id: String,
+    armed: bool,
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let request = self
+            .http
+            .post(format!(
+                "{}/queries/v1/abort-request?requestId={}",
+                self.base,
+                uuid::Uuid::new_v4()
+            ))
+            .header("Accept", "application/snowflake")
+            .header(
+                "Authorization",
+                format!("Snowflake Token=\"{}\"", self.token),
+            )
+            .json(&json!({ "requestId": self.request_id }));
+        runtime.spawn(async move {
+            if let Err(e) = request.send().await {
+                tracing::warn!(error = %e, "could not cancel an abandoned Snowflake query");
+            }
+        });
     }
 }
 

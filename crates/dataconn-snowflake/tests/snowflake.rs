@@ -244,14 +244,27 @@ mod rare_replies {
         logins: AtomicUsize,
         queries: AtomicUsize,
         polls: AtomicUsize,
+        aborts: AtomicUsize,
+    }
+
+    async fn respond_bytes(stream: &mut tokio::net::TcpStream, status: &str, body: &[u8]) {
+        let head = format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        );
+        let _ = stream.write_all(head.as_bytes()).await;
+        let _ = stream.write_all(body).await;
     }
 
     async fn respond(stream: &mut tokio::net::TcpStream, status: &str, body: &str) {
-        let reply = format!(
-            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        let _ = stream.write_all(reply.as_bytes()).await;
+        respond_bytes(stream, status, body.as_bytes()).await;
+    }
+
+    fn gzip(text: &str) -> Vec<u8> {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(text.as_bytes()).unwrap();
+        gz.finish().unwrap()
     }
 
     async fn serve(listener: TcpListener, port: u16, counters: Arc<Counters>) {
@@ -299,6 +312,19 @@ mod rare_replies {
                     })
                     .unwrap_or_default()
                     .to_owned();
+                let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
+                if line.starts_with("POST /queries/v1/query-request")
+                    && body.contains("select slow")
+                {
+                    // A query that never answers: the client must give up and abort it.
+                    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                    return;
+                }
+                if line.starts_with("POST /queries/v1/abort-request") {
+                    counters.aborts.fetch_add(1, Ordering::SeqCst);
+                    respond(&mut stream, "200 OK", r#"{"data":null,"success":true}"#).await;
+                    return;
+                }
                 if line.starts_with("POST /session/v1/login-request") {
                     let n = counters.logins.fetch_add(1, Ordering::SeqCst) + 1;
                     respond(
@@ -332,12 +358,14 @@ mod rare_replies {
                         .await;
                     } else {
                         let body = format!(
-                            r#"{{"data":{{"rowtype":[{{"name":"N","type":"fixed","scale":0,"precision":38}}],"rowset":[["1"],["2"]],"queryResultFormat":"json","queryId":"q1","chunks":[{{"url":"http://127.0.0.1:{port}/chunk/1","rowCount":2}}],"qrmk":"k"}},"success":true}}"#
+                            r#"{{"data":{{"rowtype":[{{"name":"N","type":"fixed","scale":0,"precision":38}}],"rowset":[["1"],["2"]],"queryResultFormat":"json","queryId":"q1","chunks":[{{"url":"http://127.0.0.1:{port}/chunk/1","rowCount":2}},{{"url":"http://127.0.0.1:{port}/chunk/2","rowCount":1}}],"qrmk":"k"}},"success":true}}"#
                         );
                         respond(&mut stream, "200 OK", &body).await;
                     }
                 } else if line.starts_with("GET /chunk/1") {
                     respond(&mut stream, "200 OK", r#"["3"],["4"]"#).await;
+                } else if line.starts_with("GET /chunk/2") {
+                    respond_bytes(&mut stream, "200 OK", &gzip(r#"["5"]"#)).await;
                 } else {
                     respond(&mut stream, "404 Not Found", "{}").await;
                 }
@@ -374,8 +402,8 @@ mod rare_replies {
         let n = t.column("N").unwrap();
         assert_eq!(
             n.as_primitive::<Int64Type>().values().to_vec(),
-            vec![1, 2, 3, 4],
-            "inline rows, then the chunk"
+            vec![1, 2, 3, 4, 5],
+            "inline rows, then the chunks in order (the second gzipped)"
         );
         assert_eq!(
             counters.logins.load(Ordering::SeqCst),
