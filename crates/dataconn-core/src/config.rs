@@ -230,7 +230,6 @@ const SECRET_WORDS: &[&str] = &[
     "token",
     "key",
     "credential",
-    "auth",
     "sas",
 ];
 

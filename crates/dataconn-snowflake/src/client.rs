@@ -168,6 +168,10 @@ impl Client {
                 data["PASSWORD"] =
                     json!(c.password.as_ref().map(|p| p.expose()).unwrap_or_default())
             }
+            "SNOWFLAKE_JWT" => {
+                data["AUTHENTICATOR"] = json!("SNOWFLAKE_JWT");
+                data["TOKEN"] = json!(crate::keypair::jwt(c)?);
+            }
             other => {
                 data["AUTHENTICATOR"] = json!(other);
                 data["TOKEN"] = json!(c.token.as_ref().map(|t| t.expose()).unwrap_or_default());

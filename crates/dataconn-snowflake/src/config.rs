@@ -19,15 +19,17 @@ pub struct SnowflakeConfig {
     pub user: Option<String>,
     /// The password (authenticator `snowflake`, the default).
     pub password: Option<Secret>,
-    /// `snowflake` (password), `oauth` (token), `programmatic_access_token` (token).
+    /// `snowflake` (password), `snowflake_jwt` (key pair), `oauth` (token),
+    /// `programmatic_access_token` (token). Default: key pair when a private key is given, else
+    /// password.
     pub authenticator: Option<String>,
     /// The OAuth access token or programmatic access token.
     pub token: Option<Secret>,
-    /// A private key for key-pair authentication (not in this version: an error says so).
+    /// A PKCS#8 RSA private key (PEM, or a bare base64 body) for key-pair authentication.
     pub private_key: Option<Secret>,
-    /// A private key file for key-pair authentication (not in this version).
+    /// A file holding the PKCS#8 RSA private key (PEM, optionally encrypted).
     pub private_key_file: Option<String>,
-    /// The private key file's passphrase (not in this version).
+    /// The passphrase of an encrypted private key.
     pub private_key_file_pwd: Option<Secret>,
     /// The role to use.
     pub role: Option<String>,
@@ -89,13 +91,7 @@ impl ConnectorConfig for SnowflakeConfig {
         if self.user.is_none() {
             problems.push("expected `user`, found none".to_owned());
         }
-        if self.private_key.is_some() || self.private_key_file.is_some() {
-            problems.push(format!(
-                "key-pair authentication (`private_key`, `private_key_file`; {}) is not supported by this \
-                 version of dataconn-snowflake; use `password`, or `authenticator = \"oauth\"` with `token`",
-                config.origin(if self.private_key.is_some() { "private_key" } else { "private_key_file" })
-            ));
-        }
+        let _ = config;
         match self.authenticator().as_str() {
             "SNOWFLAKE" if self.password.is_none() => {
                 problems.push("expected `password` for the snowflake authenticator, found none".to_owned())
@@ -103,9 +99,12 @@ impl ConnectorConfig for SnowflakeConfig {
             "OAUTH" | "PROGRAMMATIC_ACCESS_TOKEN" if self.token.is_none() => {
                 problems.push("expected `token` for this authenticator, found none".to_owned())
             }
-            "SNOWFLAKE" | "OAUTH" | "PROGRAMMATIC_ACCESS_TOKEN" => {}
+            "SNOWFLAKE_JWT" if self.private_key.is_none() && self.private_key_file.is_none() => {
+                problems.push("expected `private_key` or `private_key_file` for key-pair authentication, found neither".to_owned())
+            }
+            "SNOWFLAKE" | "OAUTH" | "PROGRAMMATIC_ACCESS_TOKEN" | "SNOWFLAKE_JWT" => {}
             other => problems.push(format!(
-                "expected `authenticator` to be snowflake, oauth or programmatic_access_token, found {other:?}"
+                "expected `authenticator` to be snowflake, snowflake_jwt, oauth or programmatic_access_token, found {other:?}"
             )),
         }
         if let Some(p) = &self.protocol
@@ -121,11 +120,15 @@ impl ConnectorConfig for SnowflakeConfig {
 }
 
 impl SnowflakeConfig {
+    /// The authenticator: as given, else key pair when a private key is given, else password.
     pub(crate) fn authenticator(&self) -> String {
-        self.authenticator
-            .as_deref()
-            .unwrap_or("snowflake")
-            .to_ascii_uppercase()
+        match &self.authenticator {
+            Some(a) => a.to_ascii_uppercase(),
+            None if self.private_key.is_some() || self.private_key_file.is_some() => {
+                "SNOWFLAKE_JWT".to_owned()
+            }
+            None => "SNOWFLAKE".to_owned(),
+        }
     }
 
     /// `protocol://host:port` of the server.

@@ -13,7 +13,7 @@
 //! schema = "PUBLIC"
 //! ```
 //!
-//! In this version: password, OAuth and programmatic-access-token logins; queries whose
+//! In this version: password, key-pair (JWT), OAuth and programmatic-access-token logins; queries whose
 //! results come as JSON rowsets or base64 Arrow IPC, decoded into Arrow by Snowflake's logical
 //! types; result chunks; "in progress" replies polled; a session re-created on expiry; typed
 //! bindings for `:name` parameters; HTTP 429/5xx retried with backoff; SQL errors with code,
@@ -24,6 +24,7 @@ mod bind;
 mod client;
 mod config;
 mod decode;
+mod keypair;
 
 use std::sync::Arc;
 

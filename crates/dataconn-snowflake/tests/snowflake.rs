@@ -421,3 +421,62 @@ mod rare_replies {
         );
     }
 }
+
+#[tokio::test]
+async fn every_auth_mode_logs_in() {
+    let Some((host, port)) = server() else { return };
+    let dir = std::env::temp_dir().join(format!("dataconn-sf-auth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("key.pem");
+    let made = std::process::Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ])
+        .arg(&key)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        made || std::env::var("CI").is_err(),
+        "CI=true needs openssl to make a test key"
+    );
+    let mut modes = vec![
+        (
+            "oauth",
+            "authenticator = \"oauth\"\ntoken = \"oauth-token-value\"\n".to_owned(),
+        ),
+        (
+            "pat",
+            "authenticator = \"programmatic_access_token\"\ntoken = \"pat-value\"\n".to_owned(),
+        ),
+    ];
+    if made {
+        modes.push((
+            "keypair",
+            format!("private_key_file = \"{}\"\n", key.display()),
+        ));
+    }
+    for (label, auth) in modes {
+        let text = format!(
+            "[connections.{label}]\ntype = \"snowflake\"\naccount = \"fakesnow\"\nuser = \"tester\"\nhost = \"{host}\"\n\
+             port = {port}\nprotocol = \"http\"\ndatabase = \"{label}\"\nschema = \"public\"\n{auth}"
+        );
+        let hub = Connections::builder()
+            .registry(registry())
+            .secrets(Secrets::from_toml("secrets.toml", &text).unwrap())
+            .build()
+            .unwrap();
+        let sf = hub
+            .connection::<SnowflakeConnection>(label)
+            .await
+            .unwrap_or_else(|e| panic!("{label}: {e}"));
+        sf.health_check()
+            .await
+            .unwrap_or_else(|e| panic!("{label}: {e}"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
