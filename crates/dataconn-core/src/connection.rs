@@ -141,6 +141,16 @@ pub trait Connector: Send + Sync + 'static {
         &[]
     }
 
+    /// Options for `name` from the connector's own configuration files, used when the secrets
+    /// have no `[connections.<name>]` section (Snowflake's `connections.toml`, for example).
+    /// Returns the options and where they came from, for messages.
+    ///
+    /// # Errors
+    /// When such a file exists but cannot be read or parsed.
+    fn fallback_options(&self, _name: &str) -> Result<Option<(toml::Table, String)>> {
+        Ok(None)
+    }
+
     /// Parse the options and connect eagerly, so that bad config fails here.
     ///
     /// # Errors

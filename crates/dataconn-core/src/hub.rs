@@ -506,7 +506,19 @@ fn resolve_config(
     overrides: &Table,
 ) -> Result<ConnectionConfig> {
     let section_path = format!("connections.{name}");
-    let section = secrets.table(&section_path).cloned();
+    let mut section = secrets.table(&section_path).cloned();
+    let mut fallback_source = None;
+    if section.is_none()
+        && let Some(connector) = explicit_type
+            .or_else(|| registry.canonical_type(name))
+            .and_then(|ty| registry.get(ty).ok())
+        && let Some((options, source)) = connector
+            .fallback_options(name)
+            .map_err(|e| e.with_connection_name(name))?
+    {
+        section = Some(options);
+        fallback_source = Some(source);
+    }
     if section.is_none() && overrides.is_empty() {
         // Without a section, a first-party name such as `sql` still needs its options.
         let err = if secrets.found().is_empty() {
@@ -567,12 +579,19 @@ fn resolve_config(
                 .map(|o| (k.clone(), o.clone()))
         })
         .collect();
+    let sources = match fallback_source {
+        Some(source) => format!(
+            "{source} (no [{section_path}] in {})",
+            secrets.searched_list()
+        ),
+        None => secrets.searched_list(),
+    };
     Ok(ConnectionConfig::assemble(
         name.to_owned(),
         canonical,
         options,
         origins,
-        secrets.searched_list(),
+        sources,
     ))
 }
 

@@ -27,6 +27,10 @@ impl Connector for SnowflakeConnector {
         &["snowflake"]
     }
 
+    fn fallback_options(&self, name: &str) -> Result<Option<(toml::Table, String)>> {
+        crate::connections_toml::entry(name)
+    }
+
     async fn connect(&self, ctx: ConnectContext) -> Result<Arc<dyn Connection>> {
         Ok(Arc::new(SnowflakeConnection::connect(ctx).await?))
     }
@@ -166,6 +170,12 @@ impl SnowflakeConnection {
             }
         }
         Ok(affected)
+    }
+
+    /// The query id of the last statement this connection ran (for Snowflake's query history);
+    /// a cached result runs nothing.
+    pub fn last_query_id(&self) -> Option<String> {
+        self.read().client.last_query_id()
     }
 
     /// Start a cached query: `.param(..)`, `.ttl(..)`, then `.await`.

@@ -62,6 +62,10 @@ pub(crate) struct Client {
     base: String,
     config: SnowflakeConfig,
     token: Mutex<Option<String>>,
+    /// The master token of the session, for renewing an expired session token.
+    master: Mutex<Option<String>>,
+    /// The query id of the last statement.
+    last_query_id: std::sync::Mutex<Option<String>>,
     sequence: std::sync::atomic::AtomicU64,
     retry: RetryPolicy,
 }
@@ -88,6 +92,8 @@ impl Client {
             base: config.base_url(),
             config,
             token: Mutex::new(None),
+            master: Mutex::new(None),
+            last_query_id: std::sync::Mutex::new(None),
             sequence: std::sync::atomic::AtomicU64::new(0),
             retry: RetryPolicy::default(),
         })
@@ -193,10 +199,12 @@ impl Client {
             .set_temporary(false)
             .with_context("code", code));
         }
-        reply
-            .data
-            .as_ref()
-            .and_then(|d| d.get("token"))
+        let data = reply.data.unwrap_or(Value::Null);
+        *self.master.lock().await = data
+            .get("masterToken")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        data.get("token")
             .and_then(Value::as_str)
             .map(str::to_owned)
             .ok_or_else(|| {
@@ -205,6 +213,37 @@ impl Client {
                     "expected a session token in Snowflake's login reply, found none",
                 )
             })
+    }
+
+    /// A new session token from the master token (`/session/token-request`, RENEW); `None` when
+    /// there is no master token or the renewal is refused (then a new login is made).
+    async fn renew(&self, old: &str) -> Option<String> {
+        let master = self.master.lock().await.clone()?;
+        let body = json!({ "oldSessionToken": old, "requestType": "RENEW" });
+        let path = format!("/session/token-request?requestId={}", uuid::Uuid::new_v4());
+        let reply = self
+            .post(&path, Some(&master), &body, "session renewal")
+            .await
+            .ok()?;
+        if !reply.success {
+            tracing::info!(code = ?reply.code, "Snowflake refused the session renewal; logging in again");
+            return None;
+        }
+        let data = reply.data?;
+        if let Some(m) = data.get("masterToken").and_then(Value::as_str) {
+            *self.master.lock().await = Some(m.to_owned());
+        }
+        data.get("sessionToken")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+
+    /// The query id of the last statement run, for Snowflake's query history.
+    pub(crate) fn last_query_id(&self) -> Option<String> {
+        self.last_query_id
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The session token, logging in when there is none.
@@ -280,10 +319,24 @@ impl Client {
             }
             guard.armed = false;
             if reply.code.as_deref() == Some(SESSION_EXPIRED) && !renewed {
-                // The session expired: log in again and run the statement once more.
-                *self.token.lock().await = None;
+                // The session expired: renew it with the master token (else log in again) and
+                // run the statement once more.
+                let fresh = self.renew(&token).await;
+                *self.token.lock().await = fresh;
                 renewed = true;
                 continue;
+            }
+            let query_id = reply
+                .data
+                .as_ref()
+                .and_then(|d| d.get("queryId"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            if query_id.is_some() {
+                *self
+                    .last_query_id
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = query_id;
             }
             if !reply.success {
                 return Err(sql_error(reply));

@@ -28,6 +28,7 @@ pub struct SnowflakeConfig {
     /// A PKCS#8 RSA private key (PEM, or a bare base64 body) for key-pair authentication.
     pub private_key: Option<Secret>,
     /// A file holding the PKCS#8 RSA private key (PEM, optionally encrypted).
+    #[serde(alias = "private_key_path")]
     pub private_key_file: Option<String>,
     /// The passphrase of an encrypted private key.
     pub private_key_file_pwd: Option<Secret>,
@@ -68,6 +69,7 @@ impl ConnectorConfig for SnowflakeConfig {
         "token",
         "private_key",
         "private_key_file",
+        "private_key_path",
         "private_key_file_pwd",
         "role",
         "warehouse",

@@ -23,6 +23,7 @@ mod backend;
 mod bind;
 mod client;
 mod config;
+mod connections_toml;
 mod decode;
 mod keypair;
 

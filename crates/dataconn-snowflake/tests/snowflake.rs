@@ -242,6 +242,7 @@ mod rare_replies {
     #[derive(Default)]
     struct Counters {
         logins: AtomicUsize,
+        renewals: AtomicUsize,
         queries: AtomicUsize,
         polls: AtomicUsize,
         aborts: AtomicUsize,
@@ -330,7 +331,21 @@ mod rare_replies {
                     respond(
                         &mut stream,
                         "200 OK",
-                        &format!(r#"{{"data":{{"token":"tok-{n}"}},"success":true}}"#),
+                        &format!(r#"{{"data":{{"token":"tok-{n}","masterToken":"master-{n}"}},"success":true}}"#),
+                    )
+                    .await;
+                } else if line.starts_with("POST /session/token-request") {
+                    // Renewal: the master token authorizes it; the old session token is in the body.
+                    assert!(
+                        token.contains("master-1")
+                            && body.contains("RENEW")
+                            && body.contains("tok-1")
+                    );
+                    counters.renewals.fetch_add(1, Ordering::SeqCst);
+                    respond(
+                        &mut stream,
+                        "200 OK",
+                        r#"{"data":{"sessionToken":"tok-renewed","masterToken":"master-1"},"success":true}"#,
                     )
                     .await;
                 } else if line.starts_with("POST /queries/v1/query-request") {
@@ -406,9 +421,17 @@ mod rare_replies {
             "inline rows, then the chunks in order (the second gzipped)"
         );
         assert_eq!(
-            counters.logins.load(Ordering::SeqCst),
-            2,
-            "the expired session was replaced"
+            (
+                counters.logins.load(Ordering::SeqCst),
+                counters.renewals.load(Ordering::SeqCst)
+            ),
+            (1, 1),
+            "the expired session was renewed with the master token, not a new login"
+        );
+        assert_eq!(
+            sf.last_query_id().as_deref(),
+            Some("q1"),
+            "the last statement's query id"
         );
         assert!(
             counters.queries.load(Ordering::SeqCst) >= 3,
@@ -479,4 +502,42 @@ async fn every_auth_mode_logs_in() {
             .unwrap_or_else(|e| panic!("{label}: {e}"));
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_connection_without_a_section_comes_from_connections_toml() {
+    let Some((host, port)) = server() else { return };
+    let home = std::env::temp_dir().join(format!("dataconn-sf-home-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join("connections.toml"),
+        format!(
+            "default_connection_name = \"dev\"\n\n[dev]\naccount = \"fakesnow\"\nuser = \"tester\"\npassword = \"pw\"\n\
+             host = \"{host}\"\nport = {port}\nprotocol = \"http\"\ndatabase = \"fromtoml\"\nschema = \"public\"\n"
+        ),
+    )
+    .unwrap();
+    // SAFETY: only this test reads SNOWFLAKE_HOME in this process.
+    unsafe { std::env::set_var("SNOWFLAKE_HOME", &home) };
+    let hub = Connections::builder()
+        .registry(registry())
+        .secrets(Secrets::from_toml("secrets.toml", "[other]\nx = 1\n").unwrap())
+        .build()
+        .unwrap();
+    let dev = hub.connection::<SnowflakeConnection>("dev").await.unwrap();
+    dev.health_check().await.unwrap();
+    // The name `snowflake` takes the file's default entry.
+    let default = hub
+        .connect("snowflake")
+        .typed::<SnowflakeConnection>()
+        .await
+        .unwrap();
+    default.health_check().await.unwrap();
+    let err = hub
+        .connection::<SnowflakeConnection>("nope")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::MissingKey, "{err}");
+    unsafe { std::env::remove_var("SNOWFLAKE_HOME") };
+    let _ = std::fs::remove_dir_all(&home);
 }
