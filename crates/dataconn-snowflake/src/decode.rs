@@ -3,7 +3,7 @@
 //!
 //! | Snowflake | Arrow |
 //! |---|---|
-//! | FIXED, scale 0 | Int64 (Decimal128(38, 0) beyond 18 digits in Arrow results) |
+//! | FIXED, scale 0 | Int64 (a value beyond Int64 is an error naming the column) |
 //! | FIXED, scale s > 0 | Decimal128(precision, s) |
 //! | REAL | Float64 |
 //! | TEXT, VARIANT, OBJECT, ARRAY | Utf8 |
@@ -232,8 +232,18 @@ fn convert(column: &RowType, field: &Field, array: &ArrayRef) -> Result<ArrayRef
             let as_i64 = || arrow::compute::cast(array, &DataType::Int64);
             match (&want, array.data_type()) {
                 (DataType::Int64, DataType::Decimal128(..)) => {
-                    // Beyond 18 digits Snowflake sends Decimal128: keep it, with scale 0.
-                    Ok(arrow::compute::cast(array, &DataType::Decimal128(38, 0))?)
+                    // Wide integers come as Decimal128; they stay Int64 (one type per column
+                    // across chunks), and a value beyond Int64 is an error, never a silent null.
+                    let options = arrow::compute::CastOptions {
+                        safe: false,
+                        ..Default::default()
+                    };
+                    arrow::compute::cast_with_options(array, &DataType::Int64, &options).map_err(|_| {
+                        Error::new(
+                            ErrorKind::TypeConversion,
+                            format!("column `{name}` holds an integer beyond Int64; CAST it to VARCHAR or NUMBER(38, 0) text in the SQL"),
+                        )
+                    })
                 }
                 (DataType::Int64, _) => Ok(as_i64()?),
                 (DataType::Decimal128(p, s), DataType::Decimal128(..)) => {
