@@ -4,11 +4,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use arrow::array::RecordBatch;
 use async_trait::async_trait;
 use dataconn_core::{
     CacheScope, ConnectContext, Connection, ConnectionConfig, Connector, Dialect, Error, ErrorKind,
     Params, Query, Result, Table, Ttl, TypedConnection, rewrite,
 };
+
+use futures::stream::{BoxStream, StreamExt};
 
 use crate::client::Client;
 use crate::config::SnowflakeConfig;
@@ -76,7 +79,17 @@ fn build(config: &ConnectionConfig) -> Result<(Client, Ttl, Option<Duration>)> {
     let login_timeout =
         duration(parsed.login_timeout.as_ref(), Some(Duration::from_secs(60))).unwrap_or_default();
     let query_timeout = duration(parsed.network_timeout.as_ref(), None);
-    Ok((Client::new(parsed, login_timeout)?, ttl, query_timeout))
+    let heartbeat = match parsed.client_session_keep_alive {
+        Some(true) => duration(
+            parsed
+                .client_session_keep_alive_heartbeat_frequency
+                .as_ref(),
+            Some(Duration::from_secs(3600)),
+        ),
+        _ => None,
+    };
+    let client = Client::new(parsed, login_timeout, heartbeat)?;
+    Ok((client, ttl, query_timeout))
 }
 
 impl SnowflakeConnection {
@@ -84,6 +97,7 @@ impl SnowflakeConnection {
         let name = ctx.config.name().to_owned();
         let sensitive = ctx.config.sensitive_values();
         let (client, ttl, query_timeout) = build(&ctx.config)?;
+        let client = client.start();
         // Log in now, so that bad credentials fail here.
         client
             .session()
@@ -92,7 +106,7 @@ impl SnowflakeConnection {
         Ok(SnowflakeConnection {
             name,
             state: RwLock::new(State {
-                client: Arc::new(client),
+                client,
                 cache: ctx.cache,
                 ttl,
                 query_timeout,
@@ -108,12 +122,12 @@ impl SnowflakeConnection {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn fail(&self, err: Error) -> Error {
+    pub(crate) fn fail(&self, err: Error) -> Error {
         err.with_connection(&self.name, crate::TYPE)
             .scrub(&self.read().sensitive)
     }
 
-    fn client(&self) -> Result<Arc<Client>> {
+    pub(crate) fn client(&self) -> Result<Arc<Client>> {
         if self.closed.load(Ordering::Acquire) {
             return Err(self.fail(Error::new(
                 ErrorKind::Closed,
@@ -123,12 +137,21 @@ impl SnowflakeConnection {
         Ok(self.read().client.clone())
     }
 
-    async fn run(&self, sql: &str, params: &Params) -> Result<crate::client::QueryData> {
+    pub(crate) async fn run(&self, sql: &str, params: &Params) -> Result<crate::client::QueryData> {
         let rewritten = rewrite(sql, params, Dialect::Snowflake)?;
         let bindings = crate::bind::bindings(&rewritten.values, &rewritten.names)?;
+        self.run_bound(&rewritten.sql, bindings).await
+    }
+
+    /// Run SQL with Snowflake bindings already made, within the query timeout.
+    pub(crate) async fn run_bound(
+        &self,
+        sql: &str,
+        bindings: serde_json::Value,
+    ) -> Result<crate::client::QueryData> {
         let client = self.client()?;
         let timeout = self.read().query_timeout;
-        let call = client.query(&rewritten.sql, bindings);
+        let call = client.query(sql, bindings);
         match timeout {
             Some(t) => tokio::time::timeout(t, call).await.map_err(|_| {
                 Error::new(
@@ -150,18 +173,18 @@ impl SnowflakeConnection {
         let scope = self.read().cache.clone();
         scope.invalidated().await;
         let data = result.map_err(|e| self.fail(e))?;
-        let table = self
-            .client()?
-            .table(&data)
-            .await
-            .map_err(|e| self.fail(e))?;
-        // DML answers one row of counts ("number of rows inserted", ...); DDL a status text.
-        let mut affected = 0u64;
-        if data
+        self.affected(data).await
+    }
+
+    /// The rows a statement changed: DML answers one row of counts ("number of rows
+    /// inserted", ...), DDL a status text (0).
+    pub(crate) async fn affected(&self, data: crate::client::QueryData) -> Result<u64> {
+        let dml = data
             .statement_type_id
-            .is_some_and(|t| (12_288..16_384).contains(&t))
-            && let Some(batch) = table.batches().first()
-        {
+            .is_some_and(|t| (12_288..16_384).contains(&t));
+        let table = self.client()?.table(data).await.map_err(|e| self.fail(e))?;
+        let mut affected = 0u64;
+        if dml && let Some(batch) = table.batches().first() {
             for column in batch.columns() {
                 if let Ok(n) = arrow::compute::cast(column, &arrow::datatypes::DataType::UInt64) {
                     let n = arrow::array::AsArray::as_primitive::<arrow::datatypes::UInt64Type>(&n);
@@ -170,6 +193,36 @@ impl SnowflakeConnection {
             }
         }
         Ok(affected)
+    }
+
+    /// Stream a query's result as record batches as its chunks arrive, without holding the
+    /// whole result (uncached). Chunks download in parallel, a few at a time, in order.
+    ///
+    /// # Errors
+    /// Parameter errors and Snowflake's error for the statement at once; a failed chunk
+    /// download as the stream's item.
+    pub async fn query_stream(
+        &self,
+        sql: &str,
+        params: Params,
+    ) -> Result<BoxStream<'static, Result<RecordBatch>>> {
+        let data = self.run(sql, &params).await.map_err(|e| self.fail(e))?;
+        let fail = {
+            let name = self.name.clone();
+            let sensitive = self.read().sensitive.clone();
+            move |e: Error| e.with_connection(&name, crate::TYPE).scrub(&sensitive)
+        };
+        let parts = self.client()?.parts(data);
+        Ok(parts
+            .map(move |part| match part {
+                Ok(table) => futures::stream::iter(table.batches().to_vec().into_iter().map(Ok))
+                    .left_stream(),
+                Err(e) => {
+                    futures::stream::once(futures::future::ready(Err(fail(e)))).right_stream()
+                }
+            })
+            .flatten()
+            .boxed())
     }
 
     /// The query id of the last statement this connection ran (for Snowflake's query history);
@@ -220,7 +273,7 @@ impl Connection for SnowflakeConnection {
             state.ttl = ttl;
             state.query_timeout = query_timeout;
             state.sensitive = config.sensitive_values();
-            std::mem::replace(&mut state.client, Arc::new(client))
+            std::mem::replace(&mut state.client, client.start())
         };
         old.logout().await;
         Ok(())
@@ -247,7 +300,7 @@ impl Query for SnowflakeConnection {
     async fn fetch(&self, sql: &str, params: &Params) -> Result<Table> {
         let data = self.run(sql, params).await.map_err(|e| self.fail(e))?;
         tracing::debug!(query_id = ?data.query_id, "snowflake query finished");
-        self.client()?.table(&data).await.map_err(|e| self.fail(e))
+        self.client()?.table(data).await.map_err(|e| self.fail(e))
     }
 
     fn cache_scope(&self) -> CacheScope {

@@ -1,10 +1,12 @@
 //! Snowflake's driver protocol over HTTP: login, query (with "in progress" polling and result
 //! chunks), logout. The session token is kept and a new session is made when it expires.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use dataconn_core::{Error, ErrorKind, Result, RetryPolicy, Table};
+use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -68,6 +70,8 @@ pub(crate) struct Client {
     last_query_id: std::sync::Mutex<Option<String>>,
     sequence: std::sync::atomic::AtomicU64,
     retry: RetryPolicy,
+    /// How often to send a heartbeat (`client_session_keep_alive`); `None` sends none.
+    heartbeat: Option<Duration>,
 }
 
 fn transport(err: reqwest::Error, what: &str) -> Error {
@@ -82,7 +86,11 @@ fn transport(err: reqwest::Error, what: &str) -> Error {
 }
 
 impl Client {
-    pub(crate) fn new(config: SnowflakeConfig, login_timeout: Duration) -> Result<Client> {
+    pub(crate) fn new(
+        config: SnowflakeConfig,
+        login_timeout: Duration,
+        heartbeat: Option<Duration>,
+    ) -> Result<Client> {
         let http = reqwest::Client::builder()
             .connect_timeout(login_timeout)
             .build()
@@ -96,7 +104,43 @@ impl Client {
             last_query_id: std::sync::Mutex::new(None),
             sequence: std::sync::atomic::AtomicU64::new(0),
             retry: RetryPolicy::default(),
+            heartbeat,
         })
+    }
+
+    /// Share the client, and keep its session alive with heartbeats when asked: a background
+    /// task sends one every period until the client is dropped.
+    pub(crate) fn start(self) -> Arc<Client> {
+        let client = Arc::new(self);
+        if let Some(every) = client.heartbeat {
+            let weak = Arc::downgrade(&client);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    let Some(client) = weak.upgrade() else { break };
+                    client.send_heartbeat().await;
+                }
+            });
+        }
+        client
+    }
+
+    /// One `/session/heartbeat` for the current session (none when logged out).
+    async fn send_heartbeat(&self) {
+        let Some(token) = self.token.lock().await.clone() else {
+            return;
+        };
+        let path = format!("/session/heartbeat?requestId={}", uuid::Uuid::new_v4());
+        match self
+            .post(&path, Some(&token), &json!({}), "heartbeat")
+            .await
+        {
+            Ok(reply) if reply.success => tracing::trace!("snowflake heartbeat sent"),
+            Ok(reply) => tracing::info!(code = ?reply.code, "Snowflake refused a heartbeat"),
+            Err(e) => tracing::warn!(error = %e, "could not send a Snowflake heartbeat"),
+        }
     }
 
     /// POST `body` to `path`, retrying transport failures, 429 and 5xx with backoff.
@@ -353,60 +397,33 @@ impl Client {
     }
 
     /// The whole result: the inline rowset and every chunk, in order.
-    pub(crate) async fn table(&self, data: &QueryData) -> Result<Table> {
-        let mut tables = Vec::new();
-        if let Some(b64) = &data.rowset_base64 {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .map_err(|e| {
-                    Error::new(
-                        ErrorKind::TypeConversion,
-                        "Snowflake sent invalid base64 Arrow data",
-                    )
-                    .with_source(e)
-                })?;
-            tables.push(from_arrow(&data.rowtype, &bytes)?);
-        } else {
-            tables.push(from_json(
-                &data.rowtype,
-                data.rowset.as_deref().unwrap_or_default(),
-            )?);
-        }
-        // Chunks download in parallel (bounded) and are decoded in their order.
-        let mut downloads = Vec::with_capacity(data.chunks.len());
-        for chunk in &data.chunks {
-            downloads.push(self.download(chunk, data));
-        }
-        let bodies: Vec<Vec<u8>> = futures::stream::iter(downloads)
-            .buffered(CHUNK_DOWNLOADS)
-            .try_collect()
-            .await?;
-        for bytes in bodies {
-            if data.rowset_base64.is_some() {
-                tables.push(from_arrow(&data.rowtype, &bytes)?);
-            } else {
-                // JSON chunks are rows without the outer brackets.
-                let mut text = Vec::with_capacity(bytes.len() + 2);
-                text.push(b'[');
-                text.extend_from_slice(&bytes);
-                text.push(b']');
-                let rows: Vec<Vec<Option<String>>> =
-                    serde_json::from_slice(&text).map_err(|e| {
-                        Error::new(
-                            ErrorKind::TypeConversion,
-                            "Snowflake sent an invalid JSON chunk",
-                        )
-                        .with_source(e)
-                    })?;
-                tables.push(from_json(&data.rowtype, &rows)?);
-            }
-        }
-        let schema = tables[0].schema().clone();
-        let batches = tables
+    pub(crate) async fn table(self: Arc<Self>, data: QueryData) -> Result<Table> {
+        let parts: Vec<Table> = self.parts(data).try_collect().await?;
+        let schema = parts[0].schema().clone();
+        let batches = parts
             .iter()
             .flat_map(|t| t.batches().iter().cloned())
             .collect();
         Table::try_new(schema, batches)
+    }
+
+    /// The result as it arrives: the inline rowset first, then each chunk in order. Chunks
+    /// download in parallel (at most [`CHUNK_DOWNLOADS`] at once, so memory stays bounded by
+    /// that many chunks) and are decoded as they come.
+    pub(crate) fn parts(self: Arc<Self>, data: QueryData) -> BoxStream<'static, Result<Table>> {
+        let data = Arc::new(data);
+        let inline = futures::stream::once(futures::future::ready(decode_inline(&data)));
+        let chunks = futures::stream::iter(0..data.chunks.len())
+            .map(move |i| {
+                let client = self.clone();
+                let data = data.clone();
+                async move {
+                    let bytes = client.download(&data.chunks[i], &data).await?;
+                    decode_chunk(&data, &bytes)
+                }
+            })
+            .buffered(CHUNK_DOWNLOADS);
+        inline.chain(chunks).boxed()
     }
 
     /// One chunk's bytes, with the chunk headers (never the session token), retried on 429/5xx
@@ -525,6 +542,45 @@ impl Drop for AbortOnDrop {
             }
         });
     }
+}
+
+/// The rowset that came inline with the query's answer.
+fn decode_inline(data: &QueryData) -> Result<Table> {
+    match &data.rowset_base64 {
+        Some(b64) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::TypeConversion,
+                        "Snowflake sent invalid base64 Arrow data",
+                    )
+                    .with_source(e)
+                })?;
+            from_arrow(&data.rowtype, &bytes)
+        }
+        None => from_json(&data.rowtype, data.rowset.as_deref().unwrap_or_default()),
+    }
+}
+
+/// One downloaded chunk, in the format of the query's answer.
+fn decode_chunk(data: &QueryData, bytes: &[u8]) -> Result<Table> {
+    if data.rowset_base64.is_some() {
+        return from_arrow(&data.rowtype, bytes);
+    }
+    // JSON chunks are rows without the outer brackets.
+    let mut text = Vec::with_capacity(bytes.len() + 2);
+    text.push(b'[');
+    text.extend_from_slice(bytes);
+    text.push(b']');
+    let rows: Vec<Vec<Option<String>>> = serde_json::from_slice(&text).map_err(|e| {
+        Error::new(
+            ErrorKind::TypeConversion,
+            "Snowflake sent an invalid JSON chunk",
+        )
+        .with_source(e)
+    })?;
+    from_json(&data.rowtype, &rows)
 }
 
 fn sql_error(reply: Reply) -> Error {

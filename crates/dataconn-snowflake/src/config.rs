@@ -48,9 +48,11 @@ pub struct SnowflakeConfig {
     pub protocol: Option<String>,
     /// Session parameters sent at login (`{ QUERY_TAG = "app" }`).
     pub session_parameters: Option<BTreeMap<String, Value>>,
-    /// Accepted for compatibility with the official connector; sessions are re-created on
-    /// expiry instead of kept alive.
+    /// Send a heartbeat periodically so the session does not expire while idle. Default off
+    /// (an expired session is renewed or re-created on the next query either way).
     pub client_session_keep_alive: Option<bool>,
+    /// The heartbeat period (`"15m"` or seconds). Default 3600 s.
+    pub client_session_keep_alive_heartbeat_frequency: Option<Value>,
     /// How long a login may take (`"60s"` or seconds). Default 60 s.
     pub login_timeout: Option<Value>,
     /// How long a query may run before it is cancelled (`"10m"` or seconds). Default: none.
@@ -80,6 +82,7 @@ impl ConnectorConfig for SnowflakeConfig {
         "protocol",
         "session_parameters",
         "client_session_keep_alive",
+        "client_session_keep_alive_heartbeat_frequency",
         "login_timeout",
         "network_timeout",
         "ttl",

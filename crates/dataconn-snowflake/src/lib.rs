@@ -26,12 +26,14 @@ mod config;
 mod connections_toml;
 mod decode;
 mod keypair;
+mod write;
 
 use std::sync::Arc;
 
 pub use backend::{SnowflakeConnection, SnowflakeConnector};
 pub use config::SnowflakeConfig;
 use dataconn_core::Registry;
+pub use write::WriteOptions;
 
 /// The connection type of this connector.
 pub const TYPE: &str = "snowflake";

@@ -227,6 +227,164 @@ async fn sql_errors_carry_code_sqlstate_and_name_the_connection() {
     assert!(!err.is_temporary(), "SQL errors are never retried");
 }
 
+#[tokio::test]
+async fn write_table_round_trips_in_batches_and_drops_cached_reads() {
+    use arrow::array::{
+        BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array, RecordBatch,
+        StringArray, TimestampMicrosecondArray,
+    };
+    use dataconn_snowflake::WriteOptions;
+    let Some(sf) = open("writes").await else {
+        return;
+    };
+    let rows = 5;
+    let batch = RecordBatch::try_from_iter([
+        (
+            "ID",
+            Arc::new(Int64Array::from_iter_values(1..=rows)) as arrow::array::ArrayRef,
+        ),
+        (
+            "PRICE",
+            Arc::new(Float64Array::from_iter_values(
+                (1..=rows).map(|i| i as f64 / 4.0),
+            )),
+        ),
+        (
+            "NAME",
+            Arc::new(StringArray::from_iter(
+                (1..=rows).map(|i| (i != 3).then(|| format!("pet's #{i}"))),
+            )),
+        ),
+        (
+            "OK",
+            Arc::new(BooleanArray::from_iter(
+                (1..=rows).map(|i| Some(i % 2 == 0)),
+            )),
+        ),
+        (
+            "DAY",
+            Arc::new(Date32Array::from_iter_values(
+                (1..=rows).map(|i| 19_000 + i as i32),
+            )),
+        ),
+        (
+            "AT",
+            Arc::new(TimestampMicrosecondArray::from_iter_values(
+                (1..=rows).map(|i| 1_700_000_000_000_000 + i * 1_500),
+            )),
+        ),
+        (
+            "AMOUNT",
+            Arc::new(
+                Decimal128Array::from_iter_values((1..=rows).map(|i| i128::from(i) * 101))
+                    .with_precision_and_scale(10, 2)
+                    .unwrap(),
+            ),
+        ),
+    ])
+    .unwrap();
+    let table = dataconn_core::Table::from_batch(batch);
+    let options = WriteOptions::new().create(true).batch_rows(2);
+    let written = sf.write_table(&table, "PETS", &options).await.unwrap();
+    assert_eq!(written, rows as u64, "three batches of at most two rows");
+    let read = sf.query("select * from PETS order by ID").await.unwrap();
+    assert_eq!(read.num_rows(), rows as usize);
+    let c = |n: &str| read.column(n).unwrap();
+    assert_eq!(c("ID").as_primitive::<Int64Type>().value(4), 5);
+    assert_eq!(
+        c("PRICE")
+            .as_primitive::<arrow::datatypes::Float64Type>()
+            .value(1),
+        0.5
+    );
+    assert_eq!(c("NAME").as_string::<i32>().value(0), "pet's #1");
+    assert!(c("NAME").is_null(2), "a null stays null");
+    assert!(c("OK").as_boolean().value(1));
+    assert_eq!(
+        c("DAY")
+            .as_primitive::<arrow::datatypes::Date32Type>()
+            .value(0),
+        19_001
+    );
+    let at = arrow::compute::cast(
+        c("AT").as_ref(),
+        &DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None),
+    )
+    .unwrap();
+    assert_eq!(
+        at.as_primitive::<arrow::datatypes::TimestampMicrosecondType>()
+            .value(1),
+        1_700_000_000_003_000
+    );
+    assert_eq!(c("AMOUNT").as_primitive::<Decimal128Type>().value(2), 303);
+
+    // Appending twice the rows; the cached read above is dropped by the write.
+    let again = sf
+        .write_table(&table, "PETS", &WriteOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(again, rows as u64);
+    let count = sf.query("select * from PETS order by ID").await.unwrap();
+    assert_eq!(
+        count.num_rows(),
+        2 * rows as usize,
+        "the cached read was dropped"
+    );
+    // Overwrite empties the table first.
+    let options = WriteOptions::new().overwrite(true);
+    sf.write_table(&table.head(2), "PETS", &options)
+        .await
+        .unwrap();
+    let count = sf.query("select count(*) as n from PETS").await.unwrap();
+    let n = arrow::compute::cast(count.column("N").unwrap().as_ref(), &DataType::Int64).unwrap();
+    assert_eq!(n.as_primitive::<Int64Type>().value(0), 2);
+
+    // A missing table without `create` is Snowflake's error, nothing written.
+    let err = sf
+        .write_table(&table, "NO_SUCH", &WriteOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Query, "{err}");
+    assert!(err.to_string().contains("0 of 5"), "{err}");
+}
+
+#[tokio::test]
+async fn query_stream_yields_the_rows_in_batches() {
+    use futures::StreamExt;
+    let Some(sf) = open("stream").await else {
+        return;
+    };
+    let ids = arrow::array::RecordBatch::try_from_iter([(
+        "ID",
+        Arc::new(arrow::array::Int64Array::from_iter_values(0..1000)) as arrow::array::ArrayRef,
+    )])
+    .unwrap();
+    let options = dataconn_snowflake::WriteOptions::new().create(true);
+    sf.write_table(&dataconn_core::Table::from_batch(ids), "NUMS", &options)
+        .await
+        .unwrap();
+    let mut stream = sf
+        .query_stream(
+            "select ID from NUMS where ID >= :min order by ID",
+            params! { min: 10 },
+        )
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    while let Some(batch) = stream.next().await {
+        let batch = batch.unwrap();
+        let n = arrow::compute::cast(batch.column(0).as_ref(), &DataType::Int64).unwrap();
+        seen.extend(n.as_primitive::<Int64Type>().values().iter().copied());
+    }
+    assert_eq!(seen, (10..1000).collect::<Vec<i64>>());
+    let err = sf
+        .query_stream("select * from no_such_table", params! {})
+        .await
+        .err()
+        .expect("an error before any row");
+    assert_eq!(err.kind(), ErrorKind::Query);
+}
+
 /// A small in-repo server for the replies fakesnow never sends: HTTP 503, session expiry
 /// (390112), "still running" (333333, polled through `getResultUrl`) and a result chunk, with
 /// the JSON shapes of Snowflake's driver protocol.
@@ -246,6 +404,7 @@ mod rare_replies {
         queries: AtomicUsize,
         polls: AtomicUsize,
         aborts: AtomicUsize,
+        heartbeats: AtomicUsize,
     }
 
     async fn respond_bytes(stream: &mut tokio::net::TcpStream, status: &str, body: &[u8]) {
@@ -321,6 +480,15 @@ mod rare_replies {
                     tokio::time::sleep(std::time::Duration::from_secs(30)).await;
                     return;
                 }
+                if line.starts_with("POST /session/heartbeat") {
+                    assert!(
+                        token.contains("tok-"),
+                        "a heartbeat carries the session token"
+                    );
+                    counters.heartbeats.fetch_add(1, Ordering::SeqCst);
+                    respond(&mut stream, "200 OK", r#"{"data":null,"success":true}"#).await;
+                    return;
+                }
                 if line.starts_with("POST /queries/v1/abort-request") {
                     counters.aborts.fetch_add(1, Ordering::SeqCst);
                     respond(&mut stream, "200 OK", r#"{"data":null,"success":true}"#).await;
@@ -388,17 +556,20 @@ mod rare_replies {
         }
     }
 
-    #[tokio::test]
-    async fn retries_renews_polls_and_downloads_chunks() {
+    /// A connection to a fresh mock server, with `extra` options.
+    async fn connect(
+        extra: &[(&str, toml::Value)],
+    ) -> (Arc<dataconn_snowflake::SnowflakeConnection>, Arc<Counters>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let counters = Arc::new(Counters::default());
         tokio::spawn(serve(listener, port, counters.clone()));
+        let mut options = super::options("127.0.0.1", port, "db");
+        for (k, v) in extra {
+            options.insert((*k).into(), v.clone());
+        }
         let mut connections = toml::Table::new();
-        connections.insert(
-            "rare".into(),
-            toml::Value::Table(super::options("127.0.0.1", port, "db")),
-        );
+        connections.insert("rare".into(), toml::Value::Table(options));
         let mut root = toml::Table::new();
         root.insert("connections".into(), toml::Value::Table(connections));
         let hub = dataconn_core::Connections::builder()
@@ -413,6 +584,50 @@ mod rare_replies {
             .connection::<dataconn_snowflake::SnowflakeConnection>("rare")
             .await
             .unwrap();
+        (sf, counters)
+    }
+
+    #[tokio::test]
+    async fn keep_alive_sends_heartbeats_with_the_session_token() {
+        let (_sf, counters) = connect(&[
+            ("client_session_keep_alive", toml::Value::Boolean(true)),
+            (
+                "client_session_keep_alive_heartbeat_frequency",
+                toml::Value::Integer(1),
+            ),
+        ])
+        .await;
+        tokio::time::sleep(std::time::Duration::from_millis(2_600)).await;
+        let beats = counters.heartbeats.load(Ordering::SeqCst);
+        assert!(
+            (1..=3).contains(&beats),
+            "one heartbeat a second, found {beats}"
+        );
+        let (_quiet, counters) = connect(&[]).await;
+        tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+        assert_eq!(
+            counters.heartbeats.load(Ordering::SeqCst),
+            0,
+            "off by default"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_timed_out_query_is_aborted_on_the_server() {
+        let (sf, counters) = connect(&[("network_timeout", toml::Value::Integer(1))]).await;
+        let err = sf.query("select slow").await.unwrap_err();
+        assert_eq!(err.kind(), dataconn_core::ErrorKind::Timeout, "{err}");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert_eq!(
+            counters.aborts.load(Ordering::SeqCst),
+            1,
+            "abort-request sent"
+        );
+    }
+
+    #[tokio::test]
+    async fn retries_renews_polls_and_downloads_chunks() {
+        let (sf, counters) = connect(&[]).await;
         let t = sf.query("select n from t").await.unwrap();
         let n = t.column("N").unwrap();
         assert_eq!(
@@ -442,6 +657,23 @@ mod rare_replies {
             2,
             "polled until the result was ready"
         );
+        // Streamed, the same result arrives part by part: the inline rows, then each chunk.
+        let mut stream = sf
+            .query_stream("select n from t", dataconn_core::params! {})
+            .await
+            .unwrap();
+        let mut parts = Vec::new();
+        while let Some(batch) = futures::StreamExt::next(&mut stream).await {
+            let batch = batch.unwrap();
+            parts.push(
+                batch
+                    .column(0)
+                    .as_primitive::<Int64Type>()
+                    .values()
+                    .to_vec(),
+            );
+        }
+        assert_eq!(parts, vec![vec![1, 2], vec![3, 4], vec![5]]);
     }
 }
 
