@@ -4,12 +4,18 @@
 #   scripts/bench.sh sql                   # PostgreSQL and MariaDB vs ConnectorX and pandas
 #   scripts/bench.sh files                 # Parquet and CSV, local and on S3 (moto), vs pandas
 #   scripts/bench.sh cache                 # cache hits by tier (local, Redis) vs re-running
+#   scripts/bench.sh snowflake             # fakesnow into Arrow vs the official Python connector
 #   ROWS=100000 scripts/bench.sh sql       # a quicker look
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name="${1:-foundation}"
 if [ "$name" = cache ]; then
     eval "$(scripts/peers.sh start)"
+fi
+if [ "$name" = snowflake ]; then
+    # The peers' venv has fakesnow and the official connector (snowflake-connector-python).
+    eval "$(scripts/peers.sh start)"
+    export BENCH_PYTHON="$PWD/target/peers/venv/bin/python"
 fi
 if [ "$name" = sql ] || [ "$name" = files ]; then
     eval "$(scripts/peers.sh start)"

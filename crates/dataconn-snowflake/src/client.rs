@@ -545,7 +545,7 @@ impl Drop for AbortOnDrop {
 }
 
 /// The rowset that came inline with the query's answer.
-fn decode_inline(data: &QueryData) -> Result<Table> {
+pub(crate) fn decode_inline(data: &QueryData) -> Result<Table> {
     match &data.rowset_base64 {
         Some(b64) => {
             let bytes = base64::engine::general_purpose::STANDARD

@@ -42,3 +42,21 @@ pub const TYPE: &str = "snowflake";
 pub fn register(registry: &Registry) {
     registry.register(Arc::new(SnowflakeConnector));
 }
+
+/// Decode the inline result of a raw `query-request` reply's `data` object (its `rowtype` with
+/// `rowsetBase64` or `rowset`) the way queries are decoded. For benchmarks and tools that hold
+/// a captured reply; chunks are not fetched.
+///
+/// # Errors
+/// A reply that is not a query result, or whose rows do not match its row types.
+#[doc(hidden)]
+pub fn decode_reply_data(data: serde_json::Value) -> dataconn_core::Result<dataconn_core::Table> {
+    let data: client::QueryData = serde_json::from_value(data).map_err(|e| {
+        dataconn_core::Error::new(
+            dataconn_core::ErrorKind::TypeConversion,
+            "expected a query result's data, found another shape",
+        )
+        .with_source(e)
+    })?;
+    client::decode_inline(&data)
+}
