@@ -225,6 +225,20 @@ impl SnowflakeConnection {
             .boxed())
     }
 
+    /// Raw access to the driver protocol for what this connection does not wrap: POST `body`
+    /// to `path` on the server (e.g. `/queries/v1/query-request?requestId=...`) with this
+    /// session's token, retried like every request; returns the reply's `data`. The token
+    /// never leaves the configured server.
+    ///
+    /// # Errors
+    /// A path not starting with `/`; Snowflake's error (`success: false`) with its code.
+    pub async fn raw_post(&self, path: &str, body: serde_json::Value) -> Result<serde_json::Value> {
+        self.client()?
+            .raw_post(path, &body)
+            .await
+            .map_err(|e| self.fail(e))
+    }
+
     /// The query id of the last statement this connection ran (for Snowflake's query history);
     /// a cached result runs nothing.
     pub fn last_query_id(&self) -> Option<String> {

@@ -491,6 +491,23 @@ impl Client {
         Ok(bytes.to_vec())
     }
 
+    /// POST `body` to a protocol endpoint with this session's token; the reply's `data`.
+    pub(crate) async fn raw_post(&self, path: &str, body: &Value) -> Result<Value> {
+        // A path must stay on this server: "@host" or "//host" would send the token elsewhere.
+        if !path.starts_with('/') || path.starts_with("//") {
+            return Err(Error::new(
+                ErrorKind::Parameter,
+                format!("expected a server path starting with one `/`, found {path:?}"),
+            ));
+        }
+        let token = self.session().await?;
+        let reply = self.post(path, Some(&token), body, "request").await?;
+        if !reply.success {
+            return Err(sql_error(reply));
+        }
+        Ok(reply.data.unwrap_or(Value::Null))
+    }
+
     /// End the session (best effort).
     pub(crate) async fn logout(&self) {
         let token = self.token.lock().await.take();

@@ -13,11 +13,12 @@
 //! schema = "PUBLIC"
 //! ```
 //!
-//! In this version: password, key-pair (JWT), OAuth and programmatic-access-token logins; queries whose
-//! results come as JSON rowsets or base64 Arrow IPC, decoded into Arrow by Snowflake's logical
-//! types; result chunks; "in progress" replies polled; a session re-created on expiry; typed
-//! bindings for `:name` parameters; HTTP 429/5xx retried with backoff; SQL errors with code,
-//! SQLSTATE and query id. See `docs/connectors/snowflake.md` for what is not there yet.
+//! Password, key-pair (JWT), OAuth and programmatic-access-token logins; queries whose results
+//! come as JSON rowsets or base64 Arrow IPC, decoded into Arrow by Snowflake's logical types;
+//! result chunks in parallel; "in progress" replies polled; sessions renewed on expiry and kept
+//! alive with heartbeats when asked; typed bindings for `:name` parameters; HTTP 429/5xx
+//! retried with backoff; SQL errors with code, SQLSTATE and query id; `query_stream`;
+//! `write_table` with array bindings. See `docs/connectors/snowflake.md`.
 
 mod backend;
 mod bind;

@@ -349,6 +349,29 @@ async fn write_table_round_trips_in_batches_and_drops_cached_reads() {
 }
 
 #[tokio::test]
+async fn raw_post_speaks_the_protocol_with_the_session_token() {
+    let Some(sf) = open("raw").await else {
+        return;
+    };
+    let data = sf
+        .raw_post(
+            "/queries/v1/query-request?requestId=0b7e2f5a-1c44-4d1e-9a53-5a1f0e9d0c11",
+            serde_json::json!({ "sqlText": "select 41 + 1 as answer", "sequenceId": 1 }),
+        )
+        .await
+        .unwrap();
+    assert!(data["queryId"].is_string(), "{data}");
+    let table = dataconn_snowflake::decode_reply_data(data).unwrap();
+    let answer =
+        arrow::compute::cast(table.column("ANSWER").unwrap().as_ref(), &DataType::Int64).unwrap();
+    assert_eq!(answer.as_primitive::<Int64Type>().value(0), 42);
+    for path in ["@evil.example/x", "//evil.example/x", "queries"] {
+        let err = sf.raw_post(path, serde_json::json!({})).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Parameter, "{path}: {err}");
+    }
+}
+
+#[tokio::test]
 async fn query_stream_yields_the_rows_in_batches() {
     use futures::StreamExt;
     let Some(sf) = open("stream").await else {
@@ -405,6 +428,7 @@ mod rare_replies {
         polls: AtomicUsize,
         aborts: AtomicUsize,
         heartbeats: AtomicUsize,
+        chunk_attempts: AtomicUsize,
     }
 
     async fn respond_bytes(stream: &mut tokio::net::TcpStream, status: &str, body: &[u8]) {
@@ -546,6 +570,12 @@ mod rare_replies {
                         respond(&mut stream, "200 OK", &body).await;
                     }
                 } else if line.starts_with("GET /chunk/1") {
+                    if counters.chunk_attempts.fetch_add(1, Ordering::SeqCst) == 0 {
+                        // The connection drops mid-body: 100 bytes promised, 5 sent.
+                        let head = "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n[\"3\"]";
+                        let _ = stream.write_all(head.as_bytes()).await;
+                        return;
+                    }
                     respond(&mut stream, "200 OK", r#"["3"],["4"]"#).await;
                 } else if line.starts_with("GET /chunk/2") {
                     respond_bytes(&mut stream, "200 OK", &gzip(r#"["5"]"#)).await;
@@ -656,6 +686,11 @@ mod rare_replies {
             counters.polls.load(Ordering::SeqCst),
             2,
             "polled until the result was ready"
+        );
+        assert_eq!(
+            counters.chunk_attempts.load(Ordering::SeqCst),
+            2,
+            "the chunk whose connection dropped mid-body was fetched again"
         );
         // Streamed, the same result arrives part by part: the inline rows, then each chunk.
         let mut stream = sf
