@@ -151,6 +151,12 @@ pub trait Connector: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// Where [`Connector::fallback_options`] looks for `name`, named in the error when the
+    /// connection is found nowhere.
+    fn fallback_searched(&self, _name: &str) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Parse the options and connect eagerly, so that bad config fails here.
     ///
     /// # Errors

@@ -508,10 +508,11 @@ fn resolve_config(
     let section_path = format!("connections.{name}");
     let mut section = secrets.table(&section_path).cloned();
     let mut fallback_source = None;
+    let connector = explicit_type
+        .or_else(|| registry.canonical_type(name))
+        .and_then(|ty| registry.get(ty).ok());
     if section.is_none()
-        && let Some(connector) = explicit_type
-            .or_else(|| registry.canonical_type(name))
-            .and_then(|ty| registry.get(ty).ok())
+        && let Some(connector) = &connector
         && let Some((options, source)) = connector
             .fallback_options(name)
             .map_err(|e| e.with_connection_name(name))?
@@ -538,7 +539,10 @@ fn resolve_config(
                     } else {
                         known.join(", ")
                     },
-                    secrets.searched_list()
+                    std::iter::once(secrets.searched_list())
+                        .chain(connector.iter().flat_map(|c| c.fallback_searched(name)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )
         };

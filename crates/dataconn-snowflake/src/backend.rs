@@ -34,6 +34,10 @@ impl Connector for SnowflakeConnector {
         crate::connections_toml::entry(name)
     }
 
+    fn fallback_searched(&self, name: &str) -> Vec<String> {
+        crate::connections_toml::searched(name)
+    }
+
     async fn connect(&self, ctx: ConnectContext) -> Result<Arc<dyn Connection>> {
         Ok(Arc::new(SnowflakeConnection::connect(ctx).await?))
     }

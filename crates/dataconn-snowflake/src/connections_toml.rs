@@ -4,7 +4,9 @@
 //! The file is `$SNOWFLAKE_HOME/connections.toml`, else `~/.snowflake/connections.toml`. A
 //! connection named `snowflake` uses the default entry: `$SNOWFLAKE_DEFAULT_CONNECTION_NAME`,
 //! else the file's `default_connection_name`, else `[default]`. Any other name is the entry of
-//! that name.
+//! that name. `SNOWFLAKE_CONNECTIONS_<ENTRY>_<KEY>` variables override the entry's keys, and for
+//! the default connection plain `SNOWFLAKE_<KEY>` variables (`SNOWFLAKE_ACCOUNT`, ...) fill in
+//! keys still missing.
 
 use std::path::PathBuf;
 
@@ -18,8 +20,25 @@ fn path() -> Option<PathBuf> {
     }
 }
 
-/// The options of `name` in `connections.toml`, and where they came from.
-pub(crate) fn entry(name: &str) -> Result<Option<(Table, String)>> {
+/// Keys also read from plain `SNOWFLAKE_<KEY>` variables for the default connection.
+const PLAIN_KEYS: &[&str] = &[
+    "account",
+    "user",
+    "password",
+    "authenticator",
+    "token",
+    "private_key_file",
+    "private_key_file_pwd",
+    "role",
+    "warehouse",
+    "database",
+    "schema",
+    "host",
+    "port",
+    "protocol",
+];
+
+fn read_file() -> Result<Option<(Table, PathBuf)>> {
     let Some(path) = path() else { return Ok(None) };
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
@@ -42,20 +61,92 @@ pub(crate) fn entry(name: &str) -> Result<Option<(Table, String)>> {
             ),
         )
     })?;
-    let wanted = if name == "snowflake" {
-        std::env::var("SNOWFLAKE_DEFAULT_CONNECTION_NAME")
-            .ok()
-            .or_else(|| {
-                file.get("default_connection_name")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .unwrap_or_else(|| "default".to_owned())
-    } else {
-        name.to_owned()
-    };
-    Ok(file
-        .get(&wanted)
-        .and_then(Value::as_table)
-        .map(|t| (t.clone(), format!("{} [{wanted}]", path.display()))))
+    Ok(Some((file, path)))
+}
+
+/// The entry a connection name stands for: `snowflake` is the default entry.
+fn wanted(name: &str, file: Option<&Table>) -> String {
+    if name != "snowflake" {
+        return name.to_owned();
+    }
+    std::env::var("SNOWFLAKE_DEFAULT_CONNECTION_NAME")
+        .ok()
+        .or_else(|| {
+            file.and_then(|f| f.get("default_connection_name"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "default".to_owned())
+}
+
+/// An environment value as TOML: a port as a number, true/false as booleans.
+fn env_value(key: &str, text: String) -> Value {
+    match (key, text.as_str()) {
+        ("port", t) if t.parse::<i64>().is_ok() => Value::Integer(t.parse().unwrap_or_default()),
+        (_, "true" | "True" | "TRUE") => Value::Boolean(true),
+        (_, "false" | "False" | "FALSE") => Value::Boolean(false),
+        _ => Value::String(text),
+    }
+}
+
+/// Where a connection without a secrets section is looked for, for the "not found" error.
+pub(crate) fn searched(name: &str) -> Vec<String> {
+    let file = read_file().ok().flatten();
+    let wanted = wanted(name, file.as_ref().map(|(f, _)| f));
+    let mut places = vec![match path() {
+        Some(p) => format!("{} [{wanted}]", p.display()),
+        None => "connections.toml (no home directory)".to_owned(),
+    }];
+    places.push(format!(
+        "environment SNOWFLAKE_CONNECTIONS_{}_*",
+        wanted.to_ascii_uppercase()
+    ));
+    if name == "snowflake" {
+        places.push("environment SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER, ...".to_owned());
+    }
+    places
+}
+
+/// The options of `name` from Snowflake's own configuration, and where they came from: the
+/// `connections.toml` entry, overridden by `SNOWFLAKE_CONNECTIONS_<ENTRY>_<KEY>` variables (as
+/// the official connector does), and for the default connection completed by plain
+/// `SNOWFLAKE_<KEY>` variables.
+pub(crate) fn entry(name: &str) -> Result<Option<(Table, String)>> {
+    let file = read_file()?;
+    let wanted = wanted(name, file.as_ref().map(|(f, _)| f));
+    let mut sources = Vec::new();
+    let mut options = Table::new();
+    if let Some((file, path)) = &file
+        && let Some(entry) = file.get(&wanted).and_then(Value::as_table)
+    {
+        options = entry.clone();
+        sources.push(format!("{} [{wanted}]", path.display()));
+    }
+    let prefix = format!("SNOWFLAKE_CONNECTIONS_{}_", wanted.to_ascii_uppercase());
+    let mut from_env = false;
+    for (var, text) in std::env::vars() {
+        if let Some(key) = var.strip_prefix(&prefix) {
+            let key = key.to_ascii_lowercase();
+            options.insert(key.clone(), env_value(&key, text));
+            from_env = true;
+        }
+    }
+    if from_env {
+        sources.push(format!("environment {prefix}*"));
+    }
+    if name == "snowflake" {
+        let mut plain = false;
+        for key in PLAIN_KEYS {
+            if !options.contains_key(*key)
+                && let Ok(text) = std::env::var(format!("SNOWFLAKE_{}", key.to_ascii_uppercase()))
+            {
+                options.insert((*key).to_owned(), env_value(key, text));
+                plain = true;
+            }
+        }
+        if plain {
+            sources.push("environment SNOWFLAKE_<KEY>".to_owned());
+        }
+    }
+    Ok((!sources.is_empty()).then(|| (options, sources.join(" + "))))
 }

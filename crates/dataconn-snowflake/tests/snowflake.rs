@@ -800,11 +800,60 @@ async fn a_connection_without_a_section_comes_from_connections_toml() {
         .await
         .unwrap();
     default.health_check().await.unwrap();
+    // SNOWFLAKE_CONNECTIONS_<NAME>_<KEY> overrides the entry, or defines one on its own.
+    // SAFETY: only this test sets these variables in this process.
+    unsafe {
+        std::env::set_var("SNOWFLAKE_CONNECTIONS_DEV_DATABASE", "fromenv");
+        std::env::set_var("SNOWFLAKE_CONNECTIONS_ENVONLY_ACCOUNT", "fakesnow");
+        std::env::set_var("SNOWFLAKE_CONNECTIONS_ENVONLY_USER", "tester");
+        std::env::set_var("SNOWFLAKE_CONNECTIONS_ENVONLY_PASSWORD", "pw");
+        std::env::set_var("SNOWFLAKE_CONNECTIONS_ENVONLY_HOST", &host);
+        std::env::set_var("SNOWFLAKE_CONNECTIONS_ENVONLY_PORT", port.to_string());
+        std::env::set_var("SNOWFLAKE_CONNECTIONS_ENVONLY_PROTOCOL", "http");
+    }
+    let hub = Connections::builder()
+        .registry(registry())
+        .secrets(Secrets::from_toml("secrets.toml", "[other]\nx = 1\n").unwrap())
+        .build()
+        .unwrap();
+    let dev = hub.connection::<SnowflakeConnection>("dev").await.unwrap();
+    let db = dev.query("select current_database() as db").await.unwrap();
+    assert_eq!(
+        db.column("DB").unwrap().as_string::<i32>().value(0),
+        "FROMENV",
+        "the environment overrides connections.toml"
+    );
+    let env_only = hub
+        .connect("envonly")
+        .connection_type(dataconn_snowflake::TYPE)
+        .typed::<SnowflakeConnection>()
+        .await
+        .unwrap();
+    env_only.health_check().await.unwrap();
     let err = hub
-        .connection::<SnowflakeConnection>("nope")
+        .connect("nope")
+        .connection_type(dataconn_snowflake::TYPE)
+        .typed::<SnowflakeConnection>()
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::MissingKey, "{err}");
-    unsafe { std::env::remove_var("SNOWFLAKE_HOME") };
+    let shown = err.to_string();
+    assert!(
+        shown.contains("connections.toml [nope]") && shown.contains("SNOWFLAKE_CONNECTIONS_NOPE_*"),
+        "every source searched: {shown}"
+    );
+    unsafe {
+        for var in ["HOME", "CONNECTIONS_DEV_DATABASE"]
+            .iter()
+            .map(|v| format!("SNOWFLAKE_{v}"))
+            .chain(
+                ["ACCOUNT", "USER", "PASSWORD", "HOST", "PORT", "PROTOCOL"]
+                    .iter()
+                    .map(|k| format!("SNOWFLAKE_CONNECTIONS_ENVONLY_{k}")),
+            )
+        {
+            std::env::remove_var(var);
+        }
+    }
     let _ = std::fs::remove_dir_all(&home);
 }
