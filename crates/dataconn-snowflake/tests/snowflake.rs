@@ -224,6 +224,12 @@ async fn sql_errors_carry_code_sqlstate_and_name_the_connection() {
         "{shown}"
     );
     assert!(shown.contains("connection `errors` (snowflake)"), "{shown}");
+    let err = sf.query("selec 1 frm").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Query, "a syntax error: {err}");
+    assert!(
+        err.to_string().contains("query id") || err.to_string().contains("code"),
+        "{err}"
+    );
     assert!(!err.is_temporary(), "SQL errors are never retried");
 }
 
@@ -445,10 +451,30 @@ mod rare_replies {
     }
 
     fn gzip(text: &str) -> Vec<u8> {
+        gzip_bytes(text.as_bytes())
+    }
+
+    fn gzip_bytes(bytes: &[u8]) -> Vec<u8> {
         use std::io::Write;
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gz.write_all(text.as_bytes()).unwrap();
+        gz.write_all(bytes).unwrap();
         gz.finish().unwrap()
+    }
+
+    /// An Arrow IPC stream of one BIGINT column `N`, as Snowflake sends FIXED(18,0).
+    fn ipc(values: &[i64]) -> Vec<u8> {
+        let batch = arrow::array::RecordBatch::try_from_iter([(
+            "N",
+            Arc::new(arrow::array::Int64Array::from(values.to_vec())) as arrow::array::ArrayRef,
+        )])
+        .unwrap();
+        let mut out = Vec::new();
+        let mut writer =
+            arrow::ipc::writer::StreamWriter::try_new(&mut out, &batch.schema()).unwrap();
+        writer.write(&batch).unwrap();
+        writer.finish().unwrap();
+        drop(writer);
+        out
     }
 
     async fn serve(listener: TcpListener, port: u16, counters: Arc<Counters>) {
@@ -540,6 +566,24 @@ mod rare_replies {
                         r#"{"data":{"sessionToken":"tok-renewed","masterToken":"master-1"},"success":true}"#,
                     )
                     .await;
+                } else if line.starts_with("POST /queries/v1/query-request")
+                    && body.contains("select arrow")
+                {
+                    // An Arrow result: base64 IPC inline, then a gzipped IPC chunk.
+                    use base64::Engine;
+                    let inline = base64::engine::general_purpose::STANDARD.encode(ipc(&[1, 2]));
+                    let reply = format!(
+                        r#"{{"data":{{"rowtype":[{{"name":"N","type":"fixed","scale":0,"precision":18}}],"rowsetBase64":"{inline}","queryResultFormat":"arrow","queryId":"qa","chunks":[{{"url":"http://127.0.0.1:{port}/chunk/arrow","rowCount":1}}],"chunkHeaders":{{"x-amz-server-side-encryption-customer-key":"k"}}}},"success":true}}"#
+                    );
+                    respond(&mut stream, "200 OK", &reply).await;
+                } else if line.starts_with("GET /chunk/arrow") {
+                    assert!(
+                        head.to_ascii_lowercase()
+                            .contains("x-amz-server-side-encryption-customer-key: k"),
+                        "a chunk is fetched with its chunk headers"
+                    );
+                    assert!(token.is_empty(), "a chunk never gets the session token");
+                    respond_bytes(&mut stream, "200 OK", &gzip_bytes(&ipc(&[3]))).await;
                 } else if line.starts_with("POST /queries/v1/query-request") {
                     match counters.queries.fetch_add(1, Ordering::SeqCst) {
                         0 => respond(&mut stream, "503 Service Unavailable", "{}").await,
@@ -691,6 +735,17 @@ mod rare_replies {
             counters.chunk_attempts.load(Ordering::SeqCst),
             2,
             "the chunk whose connection dropped mid-body was fetched again"
+        );
+        let arrow = sf.query("select arrow").await.unwrap();
+        assert_eq!(
+            arrow
+                .column("N")
+                .unwrap()
+                .as_primitive::<Int64Type>()
+                .values()
+                .to_vec(),
+            vec![1, 2, 3],
+            "Arrow rows inline, then the gzipped Arrow chunk"
         );
         // Streamed, the same result arrives part by part: the inline rows, then each chunk.
         let mut stream = sf
