@@ -19,6 +19,8 @@ use crate::decode::{RowType, from_arrow, from_json};
 const IN_PROGRESS: &[&str] = &["333333", "333334"];
 /// The session token expired.
 const SESSION_EXPIRED: &str = "390112";
+/// The session is gone (logged out, or the server forgot it): log in again.
+const SESSION_GONE: &[&str] = &["390104", "390111"];
 /// Result chunks downloaded at once.
 const CHUNK_DOWNLOADS: usize = 4;
 
@@ -174,6 +176,13 @@ impl Client {
                     }
                     if status.as_u16() == 401 || status.as_u16() == 403 {
                         let text = response.text().await.unwrap_or_default();
+                        // A protocol reply with a code (a session gone, 390104): the caller
+                        // decides what it means.
+                        if let Ok(reply) = serde_json::from_str::<Reply>(&text)
+                            && reply.code.is_some()
+                        {
+                            return Ok(reply);
+                        }
                         return Err(Error::new(
                             ErrorKind::Connect,
                             format!("Snowflake refused the {what}: HTTP {status} {text}"),
@@ -304,6 +313,7 @@ impl Client {
     /// Run `sql` with positional `bindings`; returns the raw result data.
     pub(crate) async fn query(&self, sql: &str, bindings: Value) -> Result<QueryData> {
         let mut renewed = false;
+        let mut relogged = false;
         loop {
             let token = self.session().await?;
             let sequence = self
@@ -368,6 +378,17 @@ impl Client {
                 let fresh = self.renew(&token).await;
                 *self.token.lock().await = fresh;
                 renewed = true;
+                continue;
+            }
+            if reply
+                .code
+                .as_deref()
+                .is_some_and(|c| SESSION_GONE.contains(&c))
+                && !relogged
+            {
+                tracing::info!(code = ?reply.code, "the Snowflake session is gone; logging in again");
+                *self.token.lock().await = None;
+                relogged = true;
                 continue;
             }
             let query_id = reply

@@ -371,6 +371,16 @@ async fn raw_post_speaks_the_protocol_with_the_session_token() {
     let answer =
         arrow::compute::cast(table.column("ANSWER").unwrap().as_ref(), &DataType::Int64).unwrap();
     assert_eq!(answer.as_primitive::<Int64Type>().value(0), 42);
+    // The session is deleted behind the connection's back: the next query logs in again.
+    sf.raw_post("/session?delete=true", serde_json::json!({}))
+        .await
+        .unwrap();
+    let again = sf.query("select 7 as seven").await.unwrap();
+    assert_eq!(
+        again.num_rows(),
+        1,
+        "a gone session (390104) means a new login"
+    );
     for path in ["@evil.example/x", "//evil.example/x", "queries"] {
         let err = sf.raw_post(path, serde_json::json!({})).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Parameter, "{path}: {err}");
