@@ -186,3 +186,18 @@ impl Registry {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_first_party_type_not_registered_names_its_feature() {
+        let err = Registry::new()
+            .get("google-sheets")
+            .err()
+            .expect("not registered");
+        assert_eq!(err.kind(), ErrorKind::FeatureDisabled);
+        assert!(err.message().contains("feature gsheets"), "{err}");
+    }
+}

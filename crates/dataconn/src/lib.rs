@@ -43,6 +43,7 @@
 //! | `files` | the files connector: local files, memory, HTTP(S) |
 //! | `s3`, `gcs`, `azure` | the files connector on S3, Google Cloud Storage, Azure Blob Storage |
 //! | `snowflake` | the Snowflake connector |
+//! | `gsheets` | the Google Sheets connector (public sheets in this version) |
 //! | `redis` | a Redis (or Valkey) tier for the query cache, shared by every replica |
 
 pub mod blocking;
@@ -84,6 +85,12 @@ pub mod snowflake {
     pub use dataconn_snowflake::*;
 }
 
+/// The Google Sheets connector.
+#[cfg(feature = "gsheets")]
+pub mod gsheets {
+    pub use dataconn_gsheets::*;
+}
+
 /// The Redis tier of the query cache.
 #[cfg(feature = "redis")]
 pub mod redis {
@@ -99,6 +106,8 @@ pub fn default_registry() -> Registry {
     dataconn_files::register(&registry);
     #[cfg(feature = "snowflake")]
     dataconn_snowflake::register(&registry);
+    #[cfg(feature = "gsheets")]
+    dataconn_gsheets::register(&registry);
     registry
 }
 

@@ -1,0 +1,246 @@
+//! Building a [`GSheetsConnection`], and what it holds.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use dataconn_core::{
+    CacheScope, ConnectContext, Connection, ConnectionConfig, Connector, Error, ErrorKind,
+    ReadTable, Result, RetryPolicy, Table, Ttl, TypedConnection,
+};
+
+use crate::config::GSheetsConfig;
+use crate::read::ReadRequest;
+use crate::spreadsheet::{SpreadsheetRef, WorksheetRef};
+
+/// The default TTL of reads: one hour, as st-gsheets-connection.
+const DEFAULT_TTL: Duration = Duration::from_secs(3600);
+
+/// Builds [`GSheetsConnection`]s; registered under [`crate::TYPE`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct GSheetsConnector;
+
+#[async_trait]
+impl Connector for GSheetsConnector {
+    fn connection_type(&self) -> &'static str {
+        crate::TYPE
+    }
+
+    fn aliases(&self) -> &'static [&'static str] {
+        &["gsheet", "google-sheets"]
+    }
+
+    async fn connect(&self, ctx: ConnectContext) -> Result<Arc<dyn Connection>> {
+        let name = ctx.config.name().to_owned();
+        let settings = Settings::from_config(&ctx.config)
+            .map_err(|e| e.with_connection(&name, crate::TYPE))?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| Error::config("could not set up the HTTP client").with_source(e))?;
+        Ok(Arc::new(GSheetsConnection {
+            name,
+            http,
+            retry: RetryPolicy::default(),
+            state: RwLock::new(State {
+                settings,
+                cache: ctx.cache,
+            }),
+        }))
+    }
+}
+
+struct Settings {
+    spreadsheet: Option<SpreadsheetRef>,
+    worksheet: Option<WorksheetRef>,
+    public_base: String,
+    ttl: Ttl,
+}
+
+impl Settings {
+    fn from_config(config: &ConnectionConfig) -> Result<Settings> {
+        let parsed: GSheetsConfig = config.parse()?;
+        let spreadsheet = parsed
+            .spreadsheet
+            .as_deref()
+            .map(SpreadsheetRef::parse)
+            .transpose()?;
+        let worksheet = parsed
+            .worksheet
+            .as_ref()
+            .map(WorksheetRef::from_value)
+            .transpose()?;
+        let ttl = match &parsed.ttl {
+            None => Ttl::For(DEFAULT_TTL),
+            Some(toml::Value::Integer(0)) => Ttl::NoCache,
+            Some(toml::Value::Integer(n)) if *n > 0 => Ttl::For(Duration::from_secs(*n as u64)),
+            Some(toml::Value::String(s)) => Ttl::parse(s)?,
+            Some(other) => {
+                return Err(Error::config(format!(
+                    "expected `ttl` as seconds or text like \"10m\", found {}",
+                    other.type_str()
+                )));
+            }
+        };
+        Ok(Settings {
+            spreadsheet,
+            worksheet,
+            public_base: parsed
+                .public_base_url
+                .unwrap_or_else(|| "https://docs.google.com".to_owned()),
+            ttl,
+        })
+    }
+}
+
+struct State {
+    settings: Settings,
+    cache: CacheScope,
+}
+
+/// A Google Sheets connection: worksheets read as cached Arrow tables.
+pub struct GSheetsConnection {
+    name: String,
+    http: reqwest::Client,
+    retry: RetryPolicy,
+    state: RwLock<State>,
+}
+
+impl std::fmt::Debug for GSheetsConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GSheetsConnection")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GSheetsConnection {
+    fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn fail(&self, err: Error) -> Error {
+        err.with_connection(&self.name, crate::TYPE)
+    }
+
+    pub(crate) fn default_ttl(&self) -> Ttl {
+        self.read_state().settings.ttl
+    }
+
+    /// Read a worksheet (a gid such as `"#gid=123"` or `123u64`) as a table: `.header(..)`,
+    /// `.usecols(..)`, `.nrows(..)`, `.skiprows(..)`, `.ttl(..)`, then `.await`.
+    pub fn read(&self, worksheet: impl Into<WorksheetRef>) -> ReadRequest<'_> {
+        ReadRequest::new(self, Some(worksheet.into()))
+    }
+
+    /// Read the configured worksheet (the `worksheet` key, else the spreadsheet URL's gid,
+    /// else the first worksheet).
+    pub fn read_default(&self) -> ReadRequest<'_> {
+        ReadRequest::new(self, None)
+    }
+
+    /// The CSV export URL of a worksheet of the configured spreadsheet, and the cache scope.
+    pub(crate) fn export_url(
+        &self,
+        worksheet: Option<&WorksheetRef>,
+    ) -> Result<(String, CacheScope)> {
+        let state = self.read_state();
+        let s = &state.settings;
+        let sheet = s.spreadsheet.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::MissingKey,
+                "expected `spreadsheet` (a URL or an ID) in the connection's section, found none",
+            )
+        })?;
+        let worksheet = worksheet.or(s.worksheet.as_ref());
+        let gid = match worksheet {
+            None => sheet.gid,
+            Some(WorksheetRef::Gid(gid)) => Some(*gid),
+            Some(WorksheetRef::Index(0)) => None,
+            Some(other) => {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "expected a worksheet gid for a public sheet (the number after #gid= \
+                         in its URL), found {other:?}: titles and positions other than the \
+                         first need the Sheets API"
+                    ),
+                ));
+            }
+        };
+        Ok((
+            crate::public::export_url(&s.public_base, sheet, gid),
+            state.cache.clone(),
+        ))
+    }
+
+    /// The CSV text at `url`, fetched with retries.
+    pub(crate) async fn csv(&self, url: &str) -> Result<String> {
+        crate::public::fetch(&self.http, &self.retry, url).await
+    }
+}
+
+impl TypedConnection for GSheetsConnection {
+    const TYPE: &'static str = crate::TYPE;
+}
+
+#[async_trait]
+impl Connection for GSheetsConnection {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn connection_type(&self) -> &str {
+        crate::TYPE
+    }
+
+    async fn health_check(&self) -> Result<()> {
+        self.read_default()
+            .nrows(1)
+            .ttl(Ttl::NoCache)
+            .await
+            .map(|_| ())
+    }
+
+    async fn reset(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn reconfigure(&self, config: ConnectionConfig) -> Result<()> {
+        let settings = Settings::from_config(&config).map_err(|e| self.fail(e))?;
+        let mut state = self
+            .state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.cache.invalidate();
+        state.cache = state.cache.rescope(&config.identity());
+        state.settings = settings;
+        Ok(())
+    }
+
+    async fn close(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn clear_cache(&self) {
+        self.read_state().cache.invalidate();
+    }
+
+    fn as_read(&self) -> Option<&dyn ReadTable> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl ReadTable for GSheetsConnection {
+    /// `path` is a worksheet gid (`"123"`, `"#gid=123"`), or empty for the default worksheet.
+    async fn read_table(&self, path: &str, _format: Option<&str>) -> Result<Table> {
+        if path.trim().is_empty() {
+            self.read_default().await
+        } else {
+            self.read(path).await
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! The `[connections.<name>]` keys of the Google Sheets connector, as st-gsheets-connection
+//! users write them.
+
+use dataconn_core::{ConnectionConfig, ConnectorConfig, Secret};
+use serde::Deserialize;
+use toml::Value;
+
+/// The Google Sheets connector's options.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct GSheetsConfig {
+    /// The default spreadsheet: its URL (`.../spreadsheets/d/<ID>/edit#gid=<GID>`) or its ID.
+    pub spreadsheet: Option<String>,
+    /// The default worksheet: a gid (number, or `"#gid=123"`). Default: the spreadsheet URL's
+    /// `gid`, else the first worksheet.
+    pub worksheet: Option<Value>,
+    /// Default TTL of reads (`"10m"`, seconds, or `0` for none). Default one hour.
+    pub ttl: Option<Value>,
+    /// Where the public CSV export lives. Default `https://docs.google.com` (tests point it at
+    /// a local server).
+    pub public_base_url: Option<String>,
+    /// A service-account key's `type` (`"service_account"`); the connector is then chosen with
+    /// `connector = "gsheets"` or in code.
+    #[serde(rename = "type")]
+    pub credential_type: Option<String>,
+    /// The service-account key's private key (not used by this version).
+    pub private_key: Option<Secret>,
+    /// A path to the service-account key JSON (not used by this version).
+    pub service_account_file: Option<String>,
+}
+
+/// Service-account key fields accepted in the section, as Google's key JSON names them.
+const SERVICE_ACCOUNT_KEYS: &[&str] = &[
+    "project_id",
+    "private_key_id",
+    "client_email",
+    "client_id",
+    "auth_uri",
+    "token_uri",
+    "auth_provider_x509_cert_url",
+    "client_x509_cert_url",
+    "universe_domain",
+];
+
+impl ConnectorConfig for GSheetsConfig {
+    const KEYS: &'static [&'static str] = &[
+        "spreadsheet",
+        "worksheet",
+        "ttl",
+        "public_base_url",
+        "type",
+        "private_key",
+        "service_account_file",
+        "project_id",
+        "private_key_id",
+        "client_email",
+        "client_id",
+        "auth_uri",
+        "token_uri",
+        "auth_provider_x509_cert_url",
+        "client_x509_cert_url",
+        "universe_domain",
+    ];
+
+    fn validate(&self, config: &ConnectionConfig) -> Vec<String> {
+        let mut problems = Vec::new();
+        let service_account = self.credential_type.as_deref() == Some("service_account")
+            || self.private_key.is_some()
+            || self.service_account_file.is_some()
+            || SERVICE_ACCOUNT_KEYS
+                .iter()
+                .any(|k| config.options().contains_key(*k));
+        if service_account {
+            problems.push(
+                "expected a public sheet (no credentials): service-account access is not in \
+                 this version of dataconn-gsheets; found service-account keys"
+                    .to_owned(),
+            );
+        }
+        if let Some(url) = &self.public_base_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            problems.push(format!(
+                "expected `public_base_url` to start with https:// or http://, found {url:?}"
+            ));
+        }
+        problems
+    }
+}

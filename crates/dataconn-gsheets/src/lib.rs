@@ -1,0 +1,37 @@
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+//! The Google Sheets connector of dataconn: Streamlit's `GSheetsConnection`
+//! (st-gsheets-connection) in Rust, worksheets read as Arrow tables.
+//!
+//! ```toml
+//! # .streamlit/secrets.toml
+//! [connections.gsheets]
+//! spreadsheet = "https://docs.google.com/spreadsheets/d/1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms/edit#gid=0"
+//! ```
+//!
+//! **This version reads public sheets** (no credentials, through the CSV export URL), with
+//! header row, `usecols`, `nrows`, `skiprows` and per-column type inference, cached (one hour
+//! by default). Service accounts (on google-sheets4), writes and `query` over worksheets are
+//! not in this version; see `docs/connectors/gsheets.md`.
+
+mod backend;
+mod config;
+mod infer;
+mod public;
+mod read;
+mod spreadsheet;
+
+use std::sync::Arc;
+
+pub use backend::{GSheetsConnection, GSheetsConnector};
+pub use config::GSheetsConfig;
+use dataconn_core::Registry;
+pub use read::{ReadRequest, UseCols};
+pub use spreadsheet::{SpreadsheetRef, WorksheetRef};
+
+/// The connection type of this connector.
+pub const TYPE: &str = "gsheets";
+
+/// Register the Google Sheets connector.
+pub fn register(registry: &Registry) {
+    registry.register(Arc::new(GSheetsConnector));
+}

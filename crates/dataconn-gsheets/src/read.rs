@@ -1,0 +1,269 @@
+//! `read(worksheet)`: the worksheet's cells shaped by the read options (skipped rows, header
+//! row, columns, row limit), typed by [`crate::infer`], cached.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+
+use dataconn_core::{Error, ErrorKind, IntoTtl, Params, Result, Table, Ttl};
+
+use crate::backend::GSheetsConnection;
+use crate::spreadsheet::WorksheetRef;
+
+/// Which columns to keep: by header name, or by column letter (`"A"`, `"C:E"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UseCols {
+    /// Header names, in the order wanted.
+    Names(Vec<String>),
+    /// Column letters or letter ranges (`"A"`, `"C:E"`), as in a sheet.
+    Letters(Vec<String>),
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ReadOptions {
+    pub(crate) worksheet: Option<WorksheetRef>,
+    pub(crate) header: Option<Option<usize>>,
+    pub(crate) usecols: Option<UseCols>,
+    pub(crate) nrows: Option<usize>,
+    pub(crate) skiprows: usize,
+}
+
+impl ReadOptions {
+    /// The options that shape the table (the worksheet is in the URL the key is made of, so
+    /// the same worksheet named two ways is one entry).
+    fn key_bytes(&self) -> Vec<u8> {
+        format!(
+            "{:?}|{:?}|{:?}|{}",
+            self.header, self.usecols, self.nrows, self.skiprows
+        )
+        .into_bytes()
+    }
+}
+
+/// A read of one worksheet: set options, then `.await` it.
+#[must_use = "a read does nothing until awaited"]
+#[derive(Debug)]
+pub struct ReadRequest<'a> {
+    conn: &'a GSheetsConnection,
+    options: ReadOptions,
+    ttl: Option<Result<Ttl>>,
+}
+
+impl<'a> ReadRequest<'a> {
+    pub(crate) fn new(conn: &'a GSheetsConnection, worksheet: Option<WorksheetRef>) -> Self {
+        ReadRequest {
+            conn,
+            options: ReadOptions {
+                worksheet,
+                ..ReadOptions::default()
+            },
+            ttl: None,
+        }
+    }
+
+    /// The row (0-based, after `skiprows`) that holds the column names; `None` for no header
+    /// (columns are then named by letter: `A`, `B`, ...). Default: the first row.
+    pub fn header(mut self, row: Option<usize>) -> Self {
+        self.options.header = Some(row);
+        self
+    }
+
+    /// Keep only these columns.
+    pub fn usecols(mut self, columns: UseCols) -> Self {
+        self.options.usecols = Some(columns);
+        self
+    }
+
+    /// At most this many data rows.
+    pub fn nrows(mut self, rows: usize) -> Self {
+        self.options.nrows = Some(rows);
+        self
+    }
+
+    /// Skip this many rows at the top of the sheet before anything else.
+    pub fn skiprows(mut self, rows: usize) -> Self {
+        self.options.skiprows = rows;
+        self
+    }
+
+    /// How long the result may be served from the cache (`"10m"`, a `Duration`, `Ttl`).
+    pub fn ttl(mut self, ttl: impl IntoTtl) -> Self {
+        self.ttl = Some(ttl.into_ttl());
+        self
+    }
+}
+
+impl<'a> IntoFuture for ReadRequest<'a> {
+    type Output = Result<Table>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<Table>> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let conn = self.conn;
+            let ttl = match self.ttl {
+                Some(ttl) => ttl.map_err(|e| conn.fail(e))?,
+                None => conn.default_ttl(),
+            };
+            let (url, scope) = conn
+                .export_url(self.options.worksheet.as_ref())
+                .map_err(|e| conn.fail(e))?;
+            let key = scope.key("read", &url, &Params::new(), &self.options.key_bytes());
+            let options = self.options;
+            scope
+                .get_or_load(key, ttl, || async {
+                    let text = conn.csv(&url).await?;
+                    shape(&text, &options)
+                })
+                .await
+                .map_err(|e| conn.fail(e))
+        })
+    }
+}
+
+/// A column's letters (`A`, `Z`, `AA`) from its 0-based position.
+fn letters(mut i: usize) -> String {
+    let mut out = Vec::new();
+    loop {
+        out.push(b'A' + (i % 26) as u8);
+        if i < 26 {
+            break;
+        }
+        i = i / 26 - 1;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The 0-based position of a column from its letters.
+fn position(letters: &str) -> Option<usize> {
+    let mut n = 0usize;
+    for c in letters.trim().chars() {
+        if !c.is_ascii_alphabetic() {
+            return None;
+        }
+        n = n * 26 + (c.to_ascii_uppercase() as usize - 'A' as usize + 1);
+    }
+    n.checked_sub(1)
+}
+
+/// CSV text into a typed table by the read options.
+pub(crate) fn shape(text: &str, options: &ReadOptions) -> Result<Table> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            Error::new(
+                ErrorKind::TypeConversion,
+                "expected CSV from the sheet, found text that is not",
+            )
+            .with_source(e)
+        })?;
+        rows.push(record.iter().map(str::to_owned).collect());
+    }
+    // Empty trailing rows and columns are the grid, not data.
+    while rows
+        .last()
+        .is_some_and(|r| r.iter().all(|c| c.trim().is_empty()))
+    {
+        rows.pop();
+    }
+    let width = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .rposition(|c| !c.trim().is_empty())
+                .map_or(0, |i| i + 1)
+        })
+        .max()
+        .unwrap_or(0);
+    let mut rows: Vec<Vec<String>> = rows.into_iter().skip(options.skiprows).collect();
+    let header = options.header.unwrap_or(Some(0));
+    let names: Vec<String> = match header {
+        Some(at) => {
+            if at >= rows.len() && !rows.is_empty() {
+                return Err(Error::new(
+                    ErrorKind::Parameter,
+                    format!(
+                        "expected a header at row {at} (after skipping {}), found only {} rows",
+                        options.skiprows,
+                        rows.len()
+                    ),
+                ));
+            }
+            let head = if rows.is_empty() {
+                Vec::new()
+            } else {
+                rows.drain(..=at).next_back().unwrap_or_default()
+            };
+            (0..width)
+                .map(|i| {
+                    head.get(i)
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or_else(|| format!("Unnamed: {i}"))
+                })
+                .collect()
+        }
+        None => (0..width).map(letters).collect(),
+    };
+    if let Some(n) = options.nrows {
+        rows.truncate(n);
+    }
+    let keep: Vec<usize> = match &options.usecols {
+        None => (0..names.len()).collect(),
+        Some(UseCols::Names(wanted)) => wanted
+            .iter()
+            .map(|w| {
+                names.iter().position(|n| n == w).ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Parameter,
+                        format!(
+                            "expected a column named {w:?}, found columns {}",
+                            names.join(", ")
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<_>>()?,
+        Some(UseCols::Letters(specs)) => {
+            let mut keep = Vec::new();
+            for spec in specs {
+                let (from, to) = spec.split_once(':').unwrap_or((spec, spec));
+                let (Some(from), Some(to)) = (position(from), position(to)) else {
+                    return Err(Error::new(
+                        ErrorKind::Parameter,
+                        format!("expected column letters like \"A\" or \"C:E\", found {spec:?}"),
+                    ));
+                };
+                keep.extend((from.min(to)..=from.max(to)).filter(|i| *i < names.len()));
+            }
+            keep
+        }
+    };
+    let names: Vec<String> = keep.iter().map(|i| names[*i].clone()).collect();
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|r| {
+            keep.iter()
+                .map(|i| r.get(*i).cloned().unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    crate::infer::table(&names, &rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_letters_round_trip() {
+        for (i, l) in [(0, "A"), (25, "Z"), (26, "AA"), (701, "ZZ"), (702, "AAA")] {
+            assert_eq!(letters(i), l);
+            assert_eq!(position(l), Some(i));
+        }
+        assert_eq!(position("a1"), None);
+    }
+}
