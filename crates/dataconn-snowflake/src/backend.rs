@@ -43,12 +43,9 @@ impl Connector for SnowflakeConnector {
     }
 }
 
+/// A validated duration option, or `default` when it is not given.
 fn duration(value: Option<&toml::Value>, default: Option<Duration>) -> Option<Duration> {
-    match value {
-        Some(toml::Value::String(s)) => Ttl::parse(s).ok().and_then(Ttl::duration),
-        Some(toml::Value::Integer(n)) if *n > 0 => Some(Duration::from_secs(*n as u64)),
-        _ => default,
-    }
+    value.and_then(crate::config::positive_duration).or(default)
 }
 
 struct State {
@@ -76,10 +73,12 @@ impl std::fmt::Debug for SnowflakeConnection {
 
 fn build(config: &ConnectionConfig) -> Result<(Client, Ttl, Option<Duration>)> {
     let parsed: SnowflakeConfig = config.parse()?;
-    let ttl = match parsed.ttl.as_ref() {
-        None => Ttl::Forever,
-        Some(v) => duration(Some(v), None).map_or(Ttl::NoCache, Ttl::For),
-    };
+    // Checked by `validate`.
+    let ttl = parsed
+        .ttl
+        .as_ref()
+        .and_then(crate::config::ttl)
+        .unwrap_or(Ttl::Forever);
     let login_timeout =
         duration(parsed.login_timeout.as_ref(), Some(Duration::from_secs(60))).unwrap_or_default();
     let query_timeout = duration(parsed.network_timeout.as_ref(), None);
@@ -154,16 +153,20 @@ impl SnowflakeConnection {
         bindings: serde_json::Value,
     ) -> Result<crate::client::QueryData> {
         let client = self.client()?;
+        self.within(client.query(sql, bindings)).await
+    }
+
+    /// `work` bounded by `network_timeout` (when set).
+    async fn within<T>(&self, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
         let timeout = self.read().query_timeout;
-        let call = client.query(sql, bindings);
         match timeout {
-            Some(t) => tokio::time::timeout(t, call).await.map_err(|_| {
+            Some(t) => tokio::time::timeout(t, work).await.map_err(|_| {
                 Error::new(
                     ErrorKind::Timeout,
                     format!("expected the query to finish within {t:?}, found it still running"),
                 )
             })?,
-            None => call.await,
+            None => work.await,
         }
     }
 
@@ -293,14 +296,14 @@ impl Connection for SnowflakeConnection {
             state.sensitive = config.sensitive_values();
             std::mem::replace(&mut state.client, client.start())
         };
-        old.logout().await;
+        old.close().await;
         Ok(())
     }
 
     async fn close(&self) -> Result<()> {
         self.closed.store(true, Ordering::Release);
         let client = self.read().client.clone();
-        client.logout().await;
+        client.close().await;
         Ok(())
     }
 
@@ -318,7 +321,11 @@ impl Query for SnowflakeConnection {
     async fn fetch(&self, sql: &str, params: &Params) -> Result<Table> {
         let data = self.run(sql, params).await.map_err(|e| self.fail(e))?;
         tracing::debug!(query_id = ?data.query_id, "snowflake query finished");
-        self.client()?.table(data).await.map_err(|e| self.fail(e))
+        // The result's chunks are downloaded within the same `network_timeout`.
+        let client = self.client()?;
+        self.within(client.table(data))
+            .await
+            .map_err(|e| self.fail(e))
     }
 
     fn cache_scope(&self) -> CacheScope {

@@ -3,6 +3,21 @@
 use dataconn_core::{Error, ErrorKind, Result, Value};
 use serde_json::{Map, json};
 
+/// Nanoseconds since 1970 as binding text; a timestamp outside 1677–2262 is an error naming the
+/// parameter, never a silent 1970.
+fn nanos(value: Option<i64>, names: &[String], i: usize) -> Result<String> {
+    value.map(|n| n.to_string()).ok_or_else(|| {
+        let name = names.get(i).map_or("?", String::as_str);
+        Error::new(
+            ErrorKind::Parameter,
+            format!(
+                "parameter `{name}`: expected a timestamp between the years 1677 and 2262, found \
+                 one outside"
+            ),
+        )
+    })
+}
+
 /// `{"1": {"type": "FIXED", "value": "10"}, ...}` for the rewritten SQL's `?` placeholders.
 pub(crate) fn bindings(values: &[Value], names: &[String]) -> Result<serde_json::Value> {
     let mut out = Map::new();
@@ -40,16 +55,11 @@ pub(crate) fn bindings(values: &[Value], names: &[String]) -> Result<serde_json:
             }
             Value::Timestamp(t) => (
                 "TIMESTAMP_NTZ",
-                Some(
-                    t.and_utc()
-                        .timestamp_nanos_opt()
-                        .unwrap_or_default()
-                        .to_string(),
-                ),
+                Some(nanos(t.and_utc().timestamp_nanos_opt(), names, i)?),
             ),
             Value::TimestampTz(t) => (
                 "TIMESTAMP_LTZ",
-                Some(t.timestamp_nanos_opt().unwrap_or_default().to_string()),
+                Some(nanos(t.timestamp_nanos_opt(), names, i)?),
             ),
             Value::Uuid(u) => ("TEXT", Some(u.hyphenated().to_string())),
             Value::Json(j) => ("TEXT", Some(j.to_string())),
@@ -89,6 +99,17 @@ fn decimal(unscaled: i128, scale: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_timestamp_outside_nanoseconds_is_a_parameter_error() {
+        let far = chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        let err = bindings(&[Value::Timestamp(far)], &["until".to_owned()]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Parameter);
+        assert!(err.to_string().contains("`until`"), "{err}");
+    }
 
     #[test]
     fn values_bind_as_typed_strings() {

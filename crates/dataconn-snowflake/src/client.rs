@@ -24,7 +24,7 @@ const SESSION_GONE: &[&str] = &["390104", "390111"];
 /// Result chunks downloaded at once.
 const CHUNK_DOWNLOADS: usize = 4;
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 struct Reply {
     data: Option<Value>,
     code: Option<String>,
@@ -33,9 +33,11 @@ struct Reply {
     success: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct QueryData {
+    #[serde(default)]
+    query_result_format: Option<String>,
     #[serde(default)]
     rowtype: Vec<RowType>,
     #[serde(default)]
@@ -54,13 +56,12 @@ pub(crate) struct QueryData {
     pub(crate) statement_type_id: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 struct Chunk {
     url: String,
 }
 
 /// A connection's HTTP client and session.
-#[derive(Debug)]
 pub(crate) struct Client {
     http: reqwest::Client,
     base: String,
@@ -74,6 +75,28 @@ pub(crate) struct Client {
     retry: RetryPolicy,
     /// How often to send a heartbeat (`client_session_keep_alive`); `None` sends none.
     heartbeat: Option<Duration>,
+    /// How long a login (and the other session calls) may take.
+    login_timeout: Duration,
+    /// Set by [`Client::close`]: no new login after it.
+    closed: std::sync::atomic::AtomicBool,
+}
+
+/// Tokens, the chunk key and the config's secrets never print.
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for QueryData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryData")
+            .field("query_id", &self.query_id)
+            .field("chunks", &self.chunks.len())
+            .finish_non_exhaustive()
+    }
 }
 
 fn transport(err: reqwest::Error, what: &str) -> Error {
@@ -82,9 +105,20 @@ fn transport(err: reqwest::Error, what: &str) -> Error {
     } else {
         ErrorKind::Connect
     };
+    // The URL of a chunk carries its storage signature: never in an error or a log.
     Error::new(kind, format!("Snowflake {what} failed"))
         .set_temporary(true)
-        .with_source(err)
+        .with_source(err.without_url())
+}
+
+/// A reply that arrived but could not be read: the request reached the server, so it is not
+/// sent again (a statement may have run).
+fn unreadable(err: reqwest::Error, what: &str) -> Error {
+    Error::new(
+        ErrorKind::Connect,
+        format!("expected a Snowflake {what} reply, found one that could not be read"),
+    )
+    .with_source(err.without_url())
 }
 
 impl Client {
@@ -107,6 +141,8 @@ impl Client {
             sequence: std::sync::atomic::AtomicU64::new(0),
             retry: RetryPolicy::default(),
             heartbeat,
+            login_timeout,
+            closed: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -161,6 +197,11 @@ impl Client {
                         .post(format!("{}{path}", self.base))
                         .header("Accept", "application/snowflake")
                         .json(body);
+                    // Session calls are bounded by the login timeout; statements by
+                    // `network_timeout` (around the whole query).
+                    if !path.starts_with("/queries/") {
+                        request = request.timeout(self.login_timeout);
+                    }
                     if let Some(token) = token {
                         request =
                             request.header("Authorization", format!("Snowflake Token=\"{token}\""));
@@ -185,13 +226,13 @@ impl Client {
                         }
                         return Err(Error::new(
                             ErrorKind::Connect,
-                            format!("Snowflake refused the {what}: HTTP {status} {text}"),
+                            format!("Snowflake refused the {what}: HTTP {status}"),
                         ));
                     }
                     response
                         .json::<Reply>()
                         .await
-                        .map_err(|e| transport(e, what))
+                        .map_err(|e| unreadable(e, what))
                 },
                 Error::is_temporary,
             )
@@ -299,23 +340,85 @@ impl Client {
             .clone()
     }
 
-    /// The session token, logging in when there is none.
+    /// The session token, logging in when there is none (never after [`Client::close`]).
     pub(crate) async fn session(&self) -> Result<String> {
         let mut token = self.token.lock().await;
         if let Some(t) = token.as_ref() {
             return Ok(t.clone());
+        }
+        if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(Error::new(
+                ErrorKind::Closed,
+                "expected an open connection, found it closed",
+            ));
         }
         let fresh = self.login().await?;
         *token = Some(fresh.clone());
         Ok(fresh)
     }
 
+    /// A session token in place of the expired `old`: renewed with the master token (else a
+    /// new login), unless another task already replaced it.
+    async fn renew_token(&self, old: &str) -> Result<String> {
+        {
+            let mut token = self.token.lock().await;
+            if token.as_deref() == Some(old) {
+                *token = self.renew(old).await;
+            }
+        }
+        self.session().await
+    }
+
+    /// Forget the gone session `old` (unless another task already replaced it).
+    async fn forget_token(&self, old: &str) {
+        let mut token = self.token.lock().await;
+        if token.as_deref() == Some(old) {
+            *token = None;
+        }
+    }
+
+    /// One GET of a result URL, retried on transport failures, 429 and 5xx (it runs nothing).
+    async fn poll(&self, url: &str, token: &str) -> Result<Reply> {
+        self.retry
+            .run(
+                || async {
+                    let response = self
+                        .http
+                        .get(format!("{}{url}", self.base))
+                        .header("Accept", "application/snowflake")
+                        .header("Authorization", format!("Snowflake Token=\"{token}\""))
+                        .send()
+                        .await
+                        .map_err(|e| transport(e, "result poll"))?;
+                    let status = response.status();
+                    if status.as_u16() == 429 || status.is_server_error() {
+                        return Err(Error::new(
+                            ErrorKind::Connect,
+                            format!("a Snowflake result poll answered HTTP {status}"),
+                        )
+                        .set_temporary(true));
+                    }
+                    response
+                        .json::<Reply>()
+                        .await
+                        .map_err(|e| transport(e, "result poll"))
+                },
+                Error::is_temporary,
+            )
+            .await
+    }
+
     /// Run `sql` with positional `bindings`; returns the raw result data.
+    ///
+    /// A statement is sent again only when the server surely did not take it: its session had
+    /// expired (renewed, then sent once more) or was gone (a new login, then sent once more)
+    /// when it arrived. Once it is running, an expired session is renewed and the same result
+    /// polled; a session lost while it runs is an error, since it may have applied.
     pub(crate) async fn query(&self, sql: &str, bindings: Value) -> Result<QueryData> {
         let mut renewed = false;
         let mut relogged = false;
         loop {
-            let token = self.session().await?;
+            let mut token = self.session().await?;
             let sequence = self
                 .sequence
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
@@ -340,54 +443,62 @@ impl Client {
                 armed: true,
             };
             let mut reply = self.post(&path, Some(&token), &body, "query").await?;
-            // Still running: poll the result URL until it is done.
-            while reply
-                .code
-                .as_deref()
-                .is_some_and(|c| IN_PROGRESS.contains(&c))
-            {
-                let url = reply
-                    .data
-                    .as_ref()
-                    .and_then(|d| d.get("getResultUrl"))
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| {
-                        Error::new(
+            // Still running: poll the result URL (backing off) until it is done.
+            let mut result_url: Option<String> = None;
+            let mut delay = Duration::from_millis(200);
+            let mut renewed_while_running = false;
+            loop {
+                let code = reply.code.as_deref();
+                if code.is_some_and(|c| IN_PROGRESS.contains(&c)) {
+                    let url = reply
+                        .data
+                        .as_ref()
+                        .and_then(|d| d.get("getResultUrl"))
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| {
+                            Error::new(
+                                ErrorKind::Query,
+                                "expected a result URL in Snowflake's in-progress reply, found none",
+                            )
+                        })?
+                        .to_owned();
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(2));
+                    reply = self.poll(&url, &token).await?;
+                    result_url = Some(url);
+                    continue;
+                }
+                if let Some(url) = &result_url {
+                    if code == Some(SESSION_EXPIRED) && !renewed_while_running {
+                        token = self.renew_token(&token).await?;
+                        guard.token = token.clone();
+                        renewed_while_running = true;
+                        reply = self.poll(url, &token).await?;
+                        continue;
+                    }
+                    if code.is_some_and(|c| SESSION_GONE.contains(&c) || c == SESSION_EXPIRED) {
+                        guard.armed = false;
+                        return Err(Error::new(
                             ErrorKind::Query,
-                            "expected a result URL in Snowflake's in-progress reply, found none",
+                            "expected the running statement's result, found its session gone: \
+                             it may have applied (see the query history)",
                         )
-                    })?
-                    .to_owned();
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                reply = self
-                    .http
-                    .get(format!("{}{url}", self.base))
-                    .header("Accept", "application/snowflake")
-                    .header("Authorization", format!("Snowflake Token=\"{token}\""))
-                    .send()
-                    .await
-                    .map_err(|e| transport(e, "result poll"))?
-                    .json::<Reply>()
-                    .await
-                    .map_err(|e| transport(e, "result poll"))?;
+                        .with_context("code", code.unwrap_or_default().to_owned()));
+                    }
+                }
+                break;
             }
             guard.armed = false;
-            if reply.code.as_deref() == Some(SESSION_EXPIRED) && !renewed {
-                // The session expired: renew it with the master token (else log in again) and
-                // run the statement once more.
-                let fresh = self.renew(&token).await;
-                *self.token.lock().await = fresh;
+            let code = reply.code.as_deref();
+            if code == Some(SESSION_EXPIRED) && !renewed {
+                // Refused before running: renew the session and send the statement once more.
+                self.renew_token(&token).await?;
                 renewed = true;
                 continue;
             }
-            if reply
-                .code
-                .as_deref()
-                .is_some_and(|c| SESSION_GONE.contains(&c))
-                && !relogged
-            {
+            if code.is_some_and(|c| SESSION_GONE.contains(&c)) && !relogged {
                 tracing::info!(code = ?reply.code, "the Snowflake session is gone; logging in again");
-                *self.token.lock().await = None;
+                self.forget_token(&token).await;
                 relogged = true;
                 continue;
             }
@@ -529,7 +640,14 @@ impl Client {
         Ok(reply.data.unwrap_or(Value::Null))
     }
 
-    /// End the session (best effort).
+    /// End the session for good: no new login after this.
+    pub(crate) async fn close(&self) {
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.logout().await;
+    }
+
+    /// End the session (best effort); the next statement logs in again.
     pub(crate) async fn logout(&self) {
         let token = self.token.lock().await.take();
         if let Some(token) = token {
@@ -603,7 +721,11 @@ pub(crate) fn decode_inline(data: &QueryData) -> Result<Table> {
 
 /// One downloaded chunk, in the format of the query's answer.
 fn decode_chunk(data: &QueryData, bytes: &[u8]) -> Result<Table> {
-    if data.rowset_base64.is_some() {
+    let arrow = match data.query_result_format.as_deref() {
+        Some(format) => format.eq_ignore_ascii_case("arrow"),
+        None => data.rowset_base64.is_some(),
+    };
+    if arrow {
         return from_arrow(&data.rowtype, bytes);
     }
     // JSON chunks are rows without the outer brackets.

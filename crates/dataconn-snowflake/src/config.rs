@@ -53,7 +53,8 @@ pub struct SnowflakeConfig {
     pub client_session_keep_alive: Option<bool>,
     /// The heartbeat period (`"15m"` or seconds). Default 3600 s.
     pub client_session_keep_alive_heartbeat_frequency: Option<Value>,
-    /// How long a login may take (`"60s"` or seconds). Default 60 s.
+    /// How long a login and the other session calls (renewal, heartbeat, logout) may take,
+    /// and how long connecting may take (`"60s"` or seconds). Default 60 s.
     pub login_timeout: Option<Value>,
     /// How long a query may run before it is cancelled (`"10m"` or seconds). Default: none.
     pub network_timeout: Option<Value>,
@@ -112,6 +113,29 @@ impl ConnectorConfig for SnowflakeConfig {
                 "expected `authenticator` to be snowflake, snowflake_jwt, oauth or programmatic_access_token, found {other:?}"
             )),
         }
+        for (key, value) in [
+            ("login_timeout", &self.login_timeout),
+            ("network_timeout", &self.network_timeout),
+            (
+                "client_session_keep_alive_heartbeat_frequency",
+                &self.client_session_keep_alive_heartbeat_frequency,
+            ),
+        ] {
+            if let Some(v) = value
+                && positive_duration(v).is_none()
+            {
+                problems.push(format!(
+                    "expected `{key}` as a positive number of seconds or text like \"30s\", found {v}"
+                ));
+            }
+        }
+        if let Some(v) = &self.ttl
+            && ttl(v).is_none()
+        {
+            problems.push(format!(
+                "expected `ttl` as seconds (0 for no cache) or text like \"10m\", found {v}"
+            ));
+        }
         if let Some(p) = &self.protocol
             && p != "https"
             && p != "http"
@@ -162,5 +186,29 @@ impl SnowflakeConfig {
             .next()
             .unwrap_or_default()
             .to_ascii_uppercase()
+    }
+}
+
+/// A positive duration from seconds or text like `"30s"`; `None` for anything else.
+pub(crate) fn positive_duration(value: &Value) -> Option<std::time::Duration> {
+    match value {
+        Value::Integer(n) if *n > 0 => Some(std::time::Duration::from_secs(*n as u64)),
+        Value::String(s) => dataconn_core::Ttl::parse(s)
+            .ok()
+            .and_then(dataconn_core::Ttl::duration)
+            .filter(|d| !d.is_zero()),
+        _ => None,
+    }
+}
+
+/// The `ttl` option: seconds (0 for no cache) or text (`"10m"`, `"forever"`).
+pub(crate) fn ttl(value: &Value) -> Option<dataconn_core::Ttl> {
+    match value {
+        Value::Integer(0) => Some(dataconn_core::Ttl::NoCache),
+        Value::Integer(n) if *n > 0 => Some(dataconn_core::Ttl::For(
+            std::time::Duration::from_secs(*n as u64),
+        )),
+        Value::String(s) => dataconn_core::Ttl::parse(s).ok(),
+        _ => None,
     }
 }

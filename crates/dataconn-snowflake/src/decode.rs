@@ -82,7 +82,21 @@ fn seconds_to_nanos(column: &str, text: &str) -> Result<i64> {
     } else {
         nanos
     };
-    Ok(seconds * 1_000_000_000 + nanos)
+    seconds
+        .checked_mul(1_000_000_000)
+        .and_then(|n| n.checked_add(nanos))
+        .ok_or_else(|| out_of_range(column, text))
+}
+
+/// A timestamp or time beyond what nanoseconds since 1970 hold (years 1677 to 2262).
+fn out_of_range(column: &str, value: &str) -> Error {
+    Error::new(
+        ErrorKind::TypeConversion,
+        format!(
+            "column `{column}`: expected a timestamp between the years 1677 and 2262 (Arrow \
+             nanoseconds), found {value:?}"
+        ),
+    )
 }
 
 fn hex(column: &str, text: &str) -> Result<Vec<u8>> {
@@ -120,8 +134,17 @@ pub(crate) fn from_json(rowtype: &[RowType], rows: &[Vec<Option<String>>]) -> Re
                         Some(v) => {
                             let (unscaled, scale) =
                                 parse_decimal(v).ok_or_else(|| bad(name, v, "decimal"))?;
-                            let factor = 10i128.pow((s as u32).saturating_sub(u32::from(scale)));
-                            b.append_value(unscaled * factor);
+                            // Rescale to the column's scale; never drop digits silently.
+                            let want = s as u32;
+                            let have = u32::from(scale);
+                            let value = if have <= want {
+                                unscaled.checked_mul(10i128.pow(want - have))
+                            } else {
+                                let factor = 10i128.pow(have - want);
+                                (unscaled % factor == 0).then(|| unscaled / factor)
+                            }
+                            .ok_or_else(|| bad(name, v, &format!("decimal with scale {s}")))?;
+                            b.append_value(value);
                         }
                     }
                 }
@@ -301,10 +324,17 @@ fn convert(column: &RowType, field: &Field, array: &ArrayRef) -> Result<ArrayRef
                             .unwrap_or(0);
                         // With a fraction column, epoch is seconds; alone, it is scaled.
                         let value = if fraction.is_some() {
-                            epoch.value(i) * 1_000_000_000 + nanos
+                            epoch
+                                .value(i)
+                                .checked_mul(1_000_000_000)
+                                .and_then(|n| n.checked_add(nanos))
                         } else {
-                            epoch.value(i) * 10i64.pow((9 - scale.clamp(0, 9)) as u32)
+                            epoch
+                                .value(i)
+                                .checked_mul(10i64.pow((9 - scale.clamp(0, 9)) as u32))
                         };
+                        let value =
+                            value.ok_or_else(|| out_of_range(name, &epoch.value(i).to_string()))?;
                         b.append_value(value);
                     }
                 }
@@ -312,7 +342,13 @@ fn convert(column: &RowType, field: &Field, array: &ArrayRef) -> Result<ArrayRef
                     let ints = arrow::compute::cast(array, &DataType::Int64)?;
                     let factor = 10i64.pow((9 - scale.clamp(0, 9)) as u32);
                     for v in ints.as_primitive::<arrow::datatypes::Int64Type>().iter() {
-                        b.append_option(v.map(|v| v * factor));
+                        b.append_option(
+                            v.map(|v| {
+                                v.checked_mul(factor)
+                                    .ok_or_else(|| out_of_range(name, &v.to_string()))
+                            })
+                            .transpose()?,
+                        );
                     }
                 }
             }
@@ -404,6 +440,26 @@ mod tests {
             scale: Some(scale),
             precision: Some(precision),
         }
+    }
+
+    #[test]
+    fn decimals_rescale_exactly_and_out_of_range_timestamps_are_errors() {
+        let rowtype = [col("d", "fixed", 2, 10)];
+        let rows = vec![vec![Some("1.500".to_owned())], vec![Some("-2".to_owned())]];
+        let t = from_json(&rowtype, &rows).unwrap();
+        let d = t.column("d").unwrap();
+        let d = d.as_primitive::<arrow::datatypes::Decimal128Type>();
+        assert_eq!((d.value(0), d.value(1)), (150, -200));
+        let err = from_json(&rowtype, &[vec![Some("1.505".to_owned())]]).unwrap_err();
+        assert!(err.to_string().contains("column `d`"), "{err}");
+        let rowtype = [col("t", "timestamp_ntz", 9, 0)];
+        let err =
+            from_json(&rowtype, &[vec![Some("253402214400.000000000".to_owned())]]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TypeConversion);
+        assert!(
+            err.to_string().contains("column `t`") && err.to_string().contains("2262"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -445,6 +445,7 @@ mod rare_replies {
         aborts: AtomicUsize,
         heartbeats: AtomicUsize,
         chunk_attempts: AtomicUsize,
+        long_submits: AtomicUsize,
     }
 
     async fn respond_bytes(stream: &mut tokio::net::TcpStream, status: &str, body: &[u8]) {
@@ -586,6 +587,28 @@ mod rare_replies {
                         r#"{{"data":{{"rowtype":[{{"name":"N","type":"fixed","scale":0,"precision":18}}],"rowsetBase64":"{inline}","queryResultFormat":"arrow","queryId":"qa","chunks":[{{"url":"http://127.0.0.1:{port}/chunk/arrow","rowCount":1}}],"chunkHeaders":{{"x-amz-server-side-encryption-customer-key":"k"}}}},"success":true}}"#
                     );
                     respond(&mut stream, "200 OK", &reply).await;
+                } else if line.starts_with("POST /queries/v1/query-request")
+                    && body.contains("select long")
+                {
+                    counters.long_submits.fetch_add(1, Ordering::SeqCst);
+                    respond(
+                        &mut stream,
+                        "200 OK",
+                        r#"{"data":{"getResultUrl":"/queries/q2/result","queryId":"q2"},"code":"333333","message":"running","success":true}"#,
+                    )
+                    .await;
+                } else if line.starts_with("GET /queries/q2/result") {
+                    // The session expires while the statement runs; the renewed one gets it.
+                    if token.contains("tok-1") {
+                        respond(&mut stream, "200 OK", r#"{"data":null,"code":"390112","message":"Your session has expired.","success":false}"#).await;
+                    } else {
+                        respond(
+                            &mut stream,
+                            "200 OK",
+                            r#"{"data":{"rowtype":[{"name":"N","type":"fixed","scale":0,"precision":18}],"rowset":[["9"]],"queryResultFormat":"json","queryId":"q2"},"success":true}"#,
+                        )
+                        .await;
+                    }
                 } else if line.starts_with("GET /chunk/arrow") {
                     assert!(
                         head.to_ascii_lowercase()
@@ -693,6 +716,63 @@ mod rare_replies {
             counters.heartbeats.load(Ordering::SeqCst),
             0,
             "off by default"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_session_expiring_while_a_statement_runs_is_renewed_not_resubmitted() {
+        let (sf, counters) = connect(&[]).await;
+        let t = sf.query("select long").await.unwrap();
+        assert_eq!(
+            t.column("N").unwrap().as_primitive::<Int64Type>().value(0),
+            9
+        );
+        assert_eq!(
+            counters.long_submits.load(Ordering::SeqCst),
+            1,
+            "the statement was sent once"
+        );
+        assert_eq!(counters.renewals.load(Ordering::SeqCst), 1);
+        dataconn_core::Connection::close(sf.as_ref()).await.unwrap();
+        let err = sf.query("select long, 2").await.unwrap_err();
+        assert_eq!(err.kind(), dataconn_core::ErrorKind::Closed, "{err}");
+        assert_eq!(
+            counters.logins.load(Ordering::SeqCst),
+            1,
+            "no login after close"
+        );
+    }
+
+    #[tokio::test]
+    async fn durations_that_do_not_parse_are_config_errors() {
+        let mut options = super::options("127.0.0.1", 1, "db");
+        options.insert(
+            "client_session_keep_alive_heartbeat_frequency".into(),
+            "0s".into(),
+        );
+        options.insert("login_timeout".into(), "soon".into());
+        let mut connections = toml::Table::new();
+        connections.insert("bad".into(), toml::Value::Table(options));
+        let mut root = toml::Table::new();
+        root.insert("connections".into(), toml::Value::Table(connections));
+        let hub = dataconn_core::Connections::builder()
+            .registry(super::registry())
+            .secrets(
+                dataconn_core::Secrets::from_toml("secrets.toml", &toml::to_string(&root).unwrap())
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        let err = hub
+            .connection::<dataconn_snowflake::SnowflakeConnection>("bad")
+            .await
+            .unwrap_err();
+        let shown = err.to_string();
+        assert_eq!(err.kind(), dataconn_core::ErrorKind::Config, "{shown}");
+        assert!(
+            shown.contains("client_session_keep_alive_heartbeat_frequency")
+                && shown.contains("login_timeout"),
+            "both problems at once: {shown}"
         );
     }
 
