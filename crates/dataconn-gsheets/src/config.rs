@@ -30,18 +30,9 @@ pub struct GSheetsConfig {
     pub service_account_file: Option<String>,
 }
 
-/// Service-account key fields accepted in the section, as Google's key JSON names them.
-const SERVICE_ACCOUNT_KEYS: &[&str] = &[
-    "project_id",
-    "private_key_id",
-    "client_email",
-    "client_id",
-    "auth_uri",
-    "token_uri",
-    "auth_provider_x509_cert_url",
-    "client_x509_cert_url",
-    "universe_domain",
-];
+/// The keys of a public sheet's section; every other accepted key belongs to a service
+/// account.
+const PUBLIC_KEYS: &[&str] = &["spreadsheet", "worksheet", "ttl", "public_base_url"];
 
 impl ConnectorConfig for GSheetsConfig {
     const KEYS: &'static [&'static str] = &[
@@ -65,12 +56,10 @@ impl ConnectorConfig for GSheetsConfig {
 
     fn validate(&self, config: &ConnectionConfig) -> Vec<String> {
         let mut problems = Vec::new();
-        let service_account = self.credential_type.as_deref() == Some("service_account")
-            || self.private_key.is_some()
-            || self.service_account_file.is_some()
-            || SERVICE_ACCOUNT_KEYS
-                .iter()
-                .any(|k| config.options().contains_key(*k));
+        let service_account = config
+            .options()
+            .keys()
+            .any(|k| !PUBLIC_KEYS.contains(&k.as_str()));
         if service_account {
             problems.push(
                 "expected a public sheet (no credentials): service-account access is not in \

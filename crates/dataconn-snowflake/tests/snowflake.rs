@@ -111,20 +111,22 @@ async fn conformance_suite_on_fakesnow() {
     dataconn_testkit::run_all(&Fakesnow { host, port }).await;
 }
 
-async fn open(label: &str) -> Option<Arc<SnowflakeConnection>> {
-    let (host, port) = server()?;
+/// A hub whose secrets hold one connection, `name`, with `options`.
+fn hub_of(name: &str, options: Table) -> Connections {
     let mut connections = Table::new();
-    connections.insert(
-        label.into(),
-        toml::Value::Table(options(&host, port, label)),
-    );
+    connections.insert(name.into(), toml::Value::Table(options));
     let mut root = Table::new();
     root.insert("connections".into(), toml::Value::Table(connections));
-    let hub = Connections::builder()
+    Connections::builder()
         .registry(registry())
         .secrets(Secrets::from_toml("secrets.toml", &toml::to_string(&root).unwrap()).unwrap())
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+async fn open(label: &str) -> Option<Arc<SnowflakeConnection>> {
+    let (host, port) = server()?;
+    let hub = hub_of(label, options(&host, port, label));
     Some(hub.connection::<SnowflakeConnection>(label).await.unwrap())
 }
 
@@ -675,19 +677,7 @@ mod rare_replies {
         for (k, v) in extra {
             options.insert((*k).into(), v.clone());
         }
-        let mut connections = toml::Table::new();
-        connections.insert("rare".into(), toml::Value::Table(options));
-        let mut root = toml::Table::new();
-        root.insert("connections".into(), toml::Value::Table(connections));
-        let hub = dataconn_core::Connections::builder()
-            .registry(super::registry())
-            .secrets(
-                dataconn_core::Secrets::from_toml("secrets.toml", &toml::to_string(&root).unwrap())
-                    .unwrap(),
-            )
-            .build()
-            .unwrap();
-        let sf = hub
+        let sf = super::hub_of("rare", options)
             .connection::<dataconn_snowflake::SnowflakeConnection>("rare")
             .await
             .unwrap();
@@ -751,19 +741,7 @@ mod rare_replies {
             "0s".into(),
         );
         options.insert("login_timeout".into(), "soon".into());
-        let mut connections = toml::Table::new();
-        connections.insert("bad".into(), toml::Value::Table(options));
-        let mut root = toml::Table::new();
-        root.insert("connections".into(), toml::Value::Table(connections));
-        let hub = dataconn_core::Connections::builder()
-            .registry(super::registry())
-            .secrets(
-                dataconn_core::Secrets::from_toml("secrets.toml", &toml::to_string(&root).unwrap())
-                    .unwrap(),
-            )
-            .build()
-            .unwrap();
-        let err = hub
+        let err = super::hub_of("bad", options)
             .connection::<dataconn_snowflake::SnowflakeConnection>("bad")
             .await
             .unwrap_err();
