@@ -10,7 +10,8 @@ use dataconn_core::{
 };
 
 use crate::config::GSheetsConfig;
-use crate::read::ReadRequest;
+use crate::read::{ReadRequest, Render};
+use crate::service::Api;
 use crate::spreadsheet::{SpreadsheetRef, WorksheetRef};
 
 /// The default TTL of reads: one hour, as st-gsheets-connection.
@@ -32,8 +33,12 @@ impl Connector for GSheetsConnector {
 
     async fn connect(&self, ctx: ConnectContext) -> Result<Arc<dyn Connection>> {
         let name = ctx.config.name().to_owned();
+        let sensitive = ctx.config.sensitive_values();
         let settings = Settings::from_config(&ctx.config)
             .map_err(|e| e.with_connection(&name, crate::TYPE))?;
+        let api = api_for(&settings)
+            .await
+            .map_err(|e| e.with_connection(&name, crate::TYPE).scrub(&sensitive))?;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(30))
             .build()
@@ -44,7 +49,9 @@ impl Connector for GSheetsConnector {
             retry: RetryPolicy::default(),
             state: RwLock::new(State {
                 settings,
+                api,
                 cache: ctx.cache,
+                sensitive,
             }),
         }))
     }
@@ -55,11 +62,29 @@ struct Settings {
     worksheet: Option<WorksheetRef>,
     public_base: String,
     ttl: Ttl,
+    /// A service account: the section (its key fields) or the key file.
+    service: Option<(toml::Table, Option<String>)>,
+    sheets_base: String,
+}
+
+/// The API hub for a service account (none for a public sheet).
+async fn api_for(settings: &Settings) -> Result<Option<Arc<Api>>> {
+    let Some((options, file)) = &settings.service else {
+        return Ok(None);
+    };
+    let key = crate::service::key(options, file.as_deref()).await?;
+    Ok(Some(Arc::new(Api::new(key, &settings.sheets_base).await?)))
 }
 
 impl Settings {
     fn from_config(config: &ConnectionConfig) -> Result<Settings> {
         let parsed: GSheetsConfig = config.parse()?;
+        let service = parsed.is_service_account(config).then(|| {
+            (
+                config.options().clone(),
+                parsed.service_account_file.clone(),
+            )
+        });
         let spreadsheet = parsed
             .spreadsheet
             .as_deref()
@@ -89,13 +114,66 @@ impl Settings {
                 .public_base_url
                 .unwrap_or_else(|| "https://docs.google.com".to_owned()),
             ttl,
+            service,
+            sheets_base: parsed
+                .sheets_base_url
+                .unwrap_or_else(|| "https://sheets.googleapis.com/".to_owned()),
         })
     }
 }
 
 struct State {
     settings: Settings,
+    api: Option<Arc<Api>>,
     cache: CacheScope,
+    sensitive: Vec<String>,
+}
+
+/// Where a worksheet's cells come from.
+pub(crate) enum Source {
+    /// A public sheet's CSV export.
+    Public {
+        http: reqwest::Client,
+        retry: RetryPolicy,
+        url: String,
+    },
+    /// The Sheets API as a service account.
+    Service {
+        api: Arc<Api>,
+        sheet: SpreadsheetRef,
+        worksheet: WorksheetRef,
+        render: Render,
+    },
+}
+
+impl Source {
+    /// What identifies the worksheet in cache keys.
+    pub(crate) fn key(&self) -> String {
+        match self {
+            Source::Public { url, .. } => url.clone(),
+            Source::Service {
+                sheet, worksheet, ..
+            } => format!("sheets-api:{}:{worksheet:?}", sheet.id),
+        }
+    }
+
+    /// The worksheet's rows of cells.
+    pub(crate) async fn rows(&self) -> Result<Vec<Vec<String>>> {
+        match self {
+            Source::Public { http, retry, url } => {
+                crate::read::csv_rows(&crate::public::fetch(http, retry, url).await?)
+            }
+            Source::Service {
+                api,
+                sheet,
+                worksheet,
+                render,
+            } => {
+                let title = api.title(sheet, Some(worksheet)).await?;
+                api.values(sheet, &title, render.api_name()).await
+            }
+        }
+    }
 }
 
 /// A Google Sheets connection: worksheets read as cached Arrow tables.
@@ -123,6 +201,7 @@ impl GSheetsConnection {
 
     pub(crate) fn fail(&self, err: Error) -> Error {
         err.with_connection(&self.name, crate::TYPE)
+            .scrub(&self.read_state().sensitive)
     }
 
     pub(crate) fn default_ttl(&self) -> Ttl {
@@ -141,11 +220,12 @@ impl GSheetsConnection {
         ReadRequest::new(self, None)
     }
 
-    /// The CSV export URL of a worksheet of the configured spreadsheet, and the cache scope.
-    pub(crate) fn export_url(
+    /// Where a worksheet of the configured spreadsheet comes from, and the cache scope.
+    pub(crate) fn source(
         &self,
         worksheet: Option<&WorksheetRef>,
-    ) -> Result<(String, CacheScope)> {
+        render: Render,
+    ) -> Result<(Source, CacheScope)> {
         let state = self.read_state();
         let s = &state.settings;
         let sheet = s.spreadsheet.as_ref().ok_or_else(|| {
@@ -155,6 +235,25 @@ impl GSheetsConnection {
             )
         })?;
         let worksheet = worksheet.or(s.worksheet.as_ref());
+        if let Some(api) = &state.api {
+            let worksheet = worksheet
+                .cloned()
+                .unwrap_or_else(|| sheet.gid.map_or(WorksheetRef::Index(0), WorksheetRef::Gid));
+            let source = Source::Service {
+                api: api.clone(),
+                sheet: sheet.clone(),
+                worksheet,
+                render,
+            };
+            return Ok((source, state.cache.clone()));
+        }
+        if render != Render::Formatted {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "expected formatted values from a public sheet (its CSV export has no others), \
+                 found another render option: use a service account",
+            ));
+        }
         let gid = match worksheet {
             None => sheet.gid,
             Some(WorksheetRef::Gid(gid)) => Some(*gid),
@@ -165,20 +264,37 @@ impl GSheetsConnection {
                     format!(
                         "expected a worksheet gid for a public sheet (the number after #gid= \
                          in its URL), found {other:?}: titles and positions other than the \
-                         first need the Sheets API"
+                         first need a service account"
                     ),
                 ));
             }
         };
-        Ok((
-            crate::public::export_url(&s.public_base, sheet, gid),
-            state.cache.clone(),
-        ))
+        let source = Source::Public {
+            http: self.http.clone(),
+            retry: self.retry,
+            url: crate::public::export_url(&s.public_base, sheet, gid),
+        };
+        Ok((source, state.cache.clone()))
     }
 
-    /// The CSV text at `url`, fetched with retries.
-    pub(crate) async fn csv(&self, url: &str) -> Result<String> {
-        crate::public::fetch(&self.http, &self.retry, url).await
+    /// The worksheets of the configured spreadsheet as (gid, title), in tab order (service
+    /// accounts).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unsupported`] for a public sheet; Google's refusal otherwise.
+    pub async fn worksheets(&self) -> Result<Vec<(u64, String)>> {
+        let (api, sheet) = {
+            let state = self.read_state();
+            (state.api.clone(), state.settings.spreadsheet.clone())
+        };
+        let (Some(api), Some(sheet)) = (api, sheet) else {
+            return Err(self.fail(Error::new(
+                ErrorKind::Unsupported,
+                "expected a service account and a `spreadsheet` to list worksheets, found a \
+                 public sheet or no spreadsheet",
+            )));
+        };
+        api.worksheets(&sheet).await.map_err(|e| self.fail(e))
     }
 }
 
@@ -210,6 +326,7 @@ impl Connection for GSheetsConnection {
 
     async fn reconfigure(&self, config: ConnectionConfig) -> Result<()> {
         let settings = Settings::from_config(&config).map_err(|e| self.fail(e))?;
+        let api = api_for(&settings).await.map_err(|e| self.fail(e))?;
         let mut state = self
             .state
             .write()
@@ -217,6 +334,8 @@ impl Connection for GSheetsConnection {
         state.cache.invalidate();
         state.cache = state.cache.rescope(&config.identity());
         state.settings = settings;
+        state.api = api;
+        state.sensitive = config.sensitive_values();
         Ok(())
     }
 

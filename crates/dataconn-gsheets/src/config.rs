@@ -24,15 +24,26 @@ pub struct GSheetsConfig {
     /// `connector = "gsheets"` or in code.
     #[serde(rename = "type")]
     pub credential_type: Option<String>,
-    /// The service-account key's private key (not used by this version).
+    /// The service-account key's private key (PKCS#8 PEM, as in the key JSON).
     pub private_key: Option<Secret>,
-    /// A path to the service-account key JSON (not used by this version).
+    /// The service account's email (`client_email` in the key JSON).
+    pub client_email: Option<String>,
+    /// A path to the service-account key JSON, instead of its fields in the section.
     pub service_account_file: Option<String>,
+    /// Where the Sheets API lives. Default `https://sheets.googleapis.com/` (tests point it at a
+    /// local server; the key's `token_uri` is where tokens come from).
+    pub sheets_base_url: Option<String>,
 }
 
 /// The keys of a public sheet's section; every other accepted key belongs to a service
 /// account.
-const PUBLIC_KEYS: &[&str] = &["spreadsheet", "worksheet", "ttl", "public_base_url"];
+const PUBLIC_KEYS: &[&str] = &[
+    "spreadsheet",
+    "worksheet",
+    "ttl",
+    "public_base_url",
+    "sheets_base_url",
+];
 
 impl ConnectorConfig for GSheetsConfig {
     const KEYS: &'static [&'static str] = &[
@@ -40,6 +51,7 @@ impl ConnectorConfig for GSheetsConfig {
         "worksheet",
         "ttl",
         "public_base_url",
+        "sheets_base_url",
         "type",
         "private_key",
         "service_account_file",
@@ -56,14 +68,13 @@ impl ConnectorConfig for GSheetsConfig {
 
     fn validate(&self, config: &ConnectionConfig) -> Vec<String> {
         let mut problems = Vec::new();
-        let service_account = config
-            .options()
-            .keys()
-            .any(|k| !PUBLIC_KEYS.contains(&k.as_str()));
-        if service_account {
+        if self.is_service_account(config)
+            && self.service_account_file.is_none()
+            && (self.client_email.is_none() || self.private_key.is_none())
+        {
             problems.push(
-                "expected a public sheet (no credentials): service-account access is not in \
-                 this version of dataconn-gsheets; found service-account keys"
+                "expected a service-account key: `client_email` and `private_key` in the \
+                 section, or `service_account_file`; found neither whole"
                     .to_owned(),
             );
         }
@@ -75,5 +86,15 @@ impl ConnectorConfig for GSheetsConfig {
             ));
         }
         problems
+    }
+}
+
+impl GSheetsConfig {
+    /// Whether the section holds a service account (any key beyond a public sheet's).
+    pub(crate) fn is_service_account(&self, config: &ConnectionConfig) -> bool {
+        config
+            .options()
+            .keys()
+            .any(|k| !PUBLIC_KEYS.contains(&k.as_str()))
     }
 }

@@ -18,6 +18,7 @@ mod config;
 mod infer;
 mod public;
 mod read;
+mod service;
 mod spreadsheet;
 
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use std::sync::Arc;
 pub use backend::{GSheetsConnection, GSheetsConnector};
 pub use config::GSheetsConfig;
 use dataconn_core::Registry;
-pub use read::{ReadRequest, UseCols};
+pub use read::{ReadRequest, Render, UseCols};
 pub use spreadsheet::{SpreadsheetRef, WorksheetRef};
 
 /// The connection type of this connector.

@@ -18,8 +18,31 @@ pub enum UseCols {
     Letters(Vec<String>),
 }
 
+/// How cells are rendered (service accounts; a public sheet is always formatted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Render {
+    /// As the sheet shows them (`FORMATTED_VALUE`), the default.
+    #[default]
+    Formatted,
+    /// Numbers unformatted (`UNFORMATTED_VALUE`); dates as the sheet formats them.
+    Unformatted,
+    /// Formulas as written (`FORMULA`).
+    Formula,
+}
+
+impl Render {
+    pub(crate) fn api_name(self) -> &'static str {
+        match self {
+            Render::Formatted => "FORMATTED_VALUE",
+            Render::Unformatted => "UNFORMATTED_VALUE",
+            Render::Formula => "FORMULA",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ReadOptions {
+    pub(crate) render: Render,
     pub(crate) worksheet: Option<WorksheetRef>,
     pub(crate) header: Option<Option<usize>>,
     pub(crate) usecols: Option<UseCols>,
@@ -32,8 +55,8 @@ impl ReadOptions {
     /// the same worksheet named two ways is one entry).
     fn key_bytes(&self) -> Vec<u8> {
         format!(
-            "{:?}|{:?}|{:?}|{}",
-            self.header, self.usecols, self.nrows, self.skiprows
+            "{:?}|{:?}|{:?}|{:?}|{}",
+            self.render, self.header, self.usecols, self.nrows, self.skiprows
         )
         .into_bytes()
     }
@@ -73,6 +96,12 @@ impl<'a> ReadRequest<'a> {
         self
     }
 
+    /// How cells are rendered (service accounts only; default formatted).
+    pub fn render(mut self, render: Render) -> Self {
+        self.options.render = render;
+        self
+    }
+
     /// At most this many data rows.
     pub fn nrows(mut self, rows: usize) -> Self {
         self.options.nrows = Some(rows);
@@ -103,15 +132,20 @@ impl<'a> IntoFuture for ReadRequest<'a> {
                 Some(ttl) => ttl.map_err(|e| conn.fail(e))?,
                 None => conn.default_ttl(),
             };
-            let (url, scope) = conn
-                .export_url(self.options.worksheet.as_ref())
+            let (source, scope) = conn
+                .source(self.options.worksheet.as_ref(), self.options.render)
                 .map_err(|e| conn.fail(e))?;
-            let key = scope.key("read", &url, &Params::new(), &self.options.key_bytes());
+            let key = scope.key(
+                "read",
+                &source.key(),
+                &Params::new(),
+                &self.options.key_bytes(),
+            );
             let options = self.options;
             scope
                 .get_or_load(key, ttl, || async {
-                    let text = conn.csv(&url).await?;
-                    shape(&text, &options)
+                    let rows = source.rows().await?;
+                    shape(rows, &options)
                 })
                 .await
                 .map_err(|e| conn.fail(e))
@@ -145,8 +179,8 @@ fn position(letters: &str) -> Option<usize> {
     n.checked_sub(1)
 }
 
-/// CSV text into a typed table by the read options.
-pub(crate) fn shape(text: &str, options: &ReadOptions) -> Result<Table> {
+/// CSV text (a public sheet's export) as rows of cells.
+pub(crate) fn csv_rows(text: &str) -> Result<Vec<Vec<String>>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -162,6 +196,11 @@ pub(crate) fn shape(text: &str, options: &ReadOptions) -> Result<Table> {
         })?;
         rows.push(record.iter().map(str::to_owned).collect());
     }
+    Ok(rows)
+}
+
+/// A worksheet's rows of cells into a typed table by the read options.
+pub(crate) fn shape(mut rows: Vec<Vec<String>>, options: &ReadOptions) -> Result<Table> {
     // Empty trailing rows and columns are the grid, not data.
     while rows
         .last()
