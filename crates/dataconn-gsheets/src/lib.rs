@@ -8,10 +8,11 @@
 //! spreadsheet = "https://docs.google.com/spreadsheets/d/1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms/edit#gid=0"
 //! ```
 //!
-//! **This version reads public sheets** (no credentials, through the CSV export URL), with
-//! header row, `usecols`, `nrows`, `skiprows` and per-column type inference, cached (one hour
-//! by default). Service accounts (on google-sheets4), writes and `query` over worksheets are
-//! not in this version; see `docs/connectors/gsheets.md`.
+//! **This version reads**: public sheets (no credentials, through the CSV export URL) and, with
+//! a service account, through the Sheets v4 API (google-sheets4); header row, `usecols`,
+//! `nrows`, `skiprows`, render options and per-column type inference; cached (one hour by
+//! default). Writes and `query` over worksheets are not in this version; see
+//! `docs/connectors/gsheets.md`.
 
 mod backend;
 mod config;

@@ -413,12 +413,13 @@ mod service_account {
         let mut out = Vec::new();
         let mut i = 0;
         while i < bytes.len() {
-            if bytes[i] == b'%' && i + 2 < bytes.len() {
-                if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                    out.push(b);
-                    i += 3;
-                    continue;
-                }
+            if bytes[i] == b'%'
+                && i + 2 < bytes.len()
+                && let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16)
+            {
+                out.push(b);
+                i += 3;
+                continue;
             }
             out.push(bytes[i]);
             i += 1;
@@ -499,7 +500,7 @@ mod service_account {
                 }
                 let authorized = head
                     .lines()
-                    .any(|l| l.to_ascii_lowercase() == "authorization: bearer test-token-1");
+                    .any(|l| l.eq_ignore_ascii_case("authorization: bearer test-token-1"));
                 if !authorized {
                     respond(
                         &mut stream,
