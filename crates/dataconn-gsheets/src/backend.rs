@@ -277,6 +277,39 @@ impl GSheetsConnection {
         Ok((source, state.cache.clone()))
     }
 
+    /// Run a write as the service account, then drop this connection's cached reads (even
+    /// when the write failed part-way).
+    pub(crate) async fn writing<F>(&self, write: F) -> Result<()>
+    where
+        F: AsyncFnOnce(Arc<Api>, SpreadsheetRef) -> Result<()>,
+    {
+        let (api, sheet, cache) = {
+            let state = self.read_state();
+            (
+                state.api.clone(),
+                state.settings.spreadsheet.clone(),
+                state.cache.clone(),
+            )
+        };
+        let Some(api) = api else {
+            return Err(self.fail(Error::new(
+                ErrorKind::Unsupported,
+                "expected a service account to write, found a public sheet: a sheet shared by \
+                 link can only be read. Add a service-account key to the section and share \
+                 the spreadsheet with its client_email as Editor",
+            )));
+        };
+        let sheet = sheet.ok_or_else(|| {
+            self.fail(Error::new(
+                ErrorKind::MissingKey,
+                "expected `spreadsheet` (a URL or an ID) in the connection's section, found none",
+            ))
+        })?;
+        let result = write(api, sheet).await;
+        cache.invalidated().await;
+        result.map_err(|e| self.fail(e))
+    }
+
     /// The worksheets of the configured spreadsheet as (gid, title), in tab order (service
     /// accounts).
     ///

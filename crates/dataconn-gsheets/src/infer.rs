@@ -143,7 +143,9 @@ pub(crate) fn table(names: &[String], rows: &[Vec<String>]) -> Result<Table> {
         arrays.push(array);
     }
     let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema, arrays).map_err(|e| {
+    // An empty worksheet is a table of no columns and no rows.
+    let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(rows.len()));
+    let batch = RecordBatch::try_new_with_options(schema, arrays, &options).map_err(|e| {
         Error::new(
             ErrorKind::TypeConversion,
             "could not build a table from the sheet",

@@ -21,6 +21,7 @@ mod public;
 mod read;
 mod service;
 mod spreadsheet;
+mod write;
 
 use std::sync::Arc;
 

@@ -2,7 +2,11 @@
 //! service-account flow (a JWT signed with the key, exchanged at the key's `token_uri`).
 
 use dataconn_core::{Error, ErrorKind, Result, RetryPolicy};
-use google_sheets4::api::Scope;
+use google_sheets4::FieldMask;
+use google_sheets4::api::{
+    AddSheetRequest, BatchUpdateSpreadsheetRequest, ClearValuesRequest, GridProperties, Request,
+    Scope, SheetProperties, UpdateSheetPropertiesRequest, ValueRange,
+};
 use google_sheets4::{Sheets, hyper_rustls, hyper_util, yup_oauth2};
 
 use crate::spreadsheet::{SpreadsheetRef, WorksheetRef};
@@ -273,4 +277,161 @@ pub(crate) async fn key(
             "expected the service-account key fields (client_email, private_key, ...), found: {e}"
         ))
     })
+}
+
+/// Writes. Values go as `RAW` input: text is stored as text (never parsed into a formula), numbers
+/// and booleans as values.
+impl Api {
+    fn range(title: &str, cells: &str) -> String {
+        format!("'{}'{cells}", title.replace('\'', "''"))
+    }
+
+    /// Empty a worksheet's cells.
+    pub(crate) async fn clear(&self, sheet: &SpreadsheetRef, title: &str) -> Result<()> {
+        let range = Self::range(title, "");
+        self.call("clear the worksheet", || {
+            self.hub
+                .spreadsheets()
+                .values_clear(ClearValuesRequest::default(), &sheet.id, &range)
+                .add_scope(Scope::Spreadsheet)
+                .doit()
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Write `rows` from A1 (after a clear, this replaces the contents).
+    pub(crate) async fn write(
+        &self,
+        sheet: &SpreadsheetRef,
+        title: &str,
+        rows: Vec<Vec<serde_json::Value>>,
+    ) -> Result<()> {
+        let range = Self::range(title, "!A1");
+        let body = ValueRange {
+            major_dimension: Some("ROWS".into()),
+            range: Some(range.clone()),
+            values: Some(rows),
+        };
+        self.call("write the worksheet", || {
+            self.hub
+                .spreadsheets()
+                .values_update(body.clone(), &sheet.id, &range)
+                .value_input_option("RAW")
+                .add_scope(Scope::Spreadsheet)
+                .doit()
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Add `rows` under the worksheet's last row.
+    pub(crate) async fn append(
+        &self,
+        sheet: &SpreadsheetRef,
+        title: &str,
+        rows: Vec<Vec<serde_json::Value>>,
+    ) -> Result<()> {
+        let range = Self::range(title, "");
+        let body = ValueRange {
+            major_dimension: Some("ROWS".into()),
+            range: Some(range.clone()),
+            values: Some(rows),
+        };
+        self.call("append to the worksheet", || {
+            self.hub
+                .spreadsheets()
+                .values_append(body.clone(), &sheet.id, &range)
+                .value_input_option("RAW")
+                .insert_data_option("INSERT_ROWS")
+                .add_scope(Scope::Spreadsheet)
+                .doit()
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// One batchUpdate request; its replies.
+    async fn batch(
+        &self,
+        sheet: &SpreadsheetRef,
+        what: &str,
+        request: Request,
+    ) -> Result<Vec<google_sheets4::api::Response>> {
+        let body = BatchUpdateSpreadsheetRequest {
+            requests: Some(vec![request]),
+            ..Default::default()
+        };
+        let reply = self
+            .call(what, || {
+                self.hub
+                    .spreadsheets()
+                    .batch_update(body.clone(), &sheet.id)
+                    .add_scope(Scope::Spreadsheet)
+                    .doit()
+            })
+            .await?;
+        Ok(reply.replies.unwrap_or_default())
+    }
+
+    /// Add a worksheet of `rows` × `columns` cells; its gid.
+    pub(crate) async fn add_worksheet(
+        &self,
+        sheet: &SpreadsheetRef,
+        title: &str,
+        rows: usize,
+        columns: usize,
+    ) -> Result<u64> {
+        let request = Request {
+            add_sheet: Some(AddSheetRequest {
+                properties: Some(SheetProperties {
+                    title: Some(title.to_owned()),
+                    grid_properties: Some(grid(rows, columns)),
+                    ..Default::default()
+                }),
+            }),
+            ..Default::default()
+        };
+        let replies = self.batch(sheet, "add the worksheet", request).await?;
+        Ok(replies
+            .into_iter()
+            .find_map(|r| r.add_sheet?.properties?.sheet_id)
+            .unwrap_or_default()
+            .max(0) as u64)
+    }
+
+    /// Make a worksheet's grid exactly `rows` × `columns` cells.
+    pub(crate) async fn resize(
+        &self,
+        sheet: &SpreadsheetRef,
+        gid: u64,
+        rows: usize,
+        columns: usize,
+    ) -> Result<()> {
+        let request = Request {
+            update_sheet_properties: Some(UpdateSheetPropertiesRequest {
+                properties: Some(SheetProperties {
+                    sheet_id: Some(gid as i32),
+                    grid_properties: Some(grid(rows, columns)),
+                    ..Default::default()
+                }),
+                fields: Some(FieldMask::new(&[
+                    "gridProperties.rowCount",
+                    "gridProperties.columnCount",
+                ])),
+            }),
+            ..Default::default()
+        };
+        self.batch(sheet, "resize the worksheet", request)
+            .await
+            .map(|_| ())
+    }
+}
+
+fn grid(rows: usize, columns: usize) -> GridProperties {
+    GridProperties {
+        row_count: Some(rows.clamp(1, i32::MAX as usize) as i32),
+        column_count: Some(columns.clamp(1, i32::MAX as usize) as i32),
+        ..Default::default()
+    }
 }

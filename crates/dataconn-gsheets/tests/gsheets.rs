@@ -287,14 +287,15 @@ async fn a_service_account_section_without_a_whole_key_is_a_config_error() {
 /// RS256 signature with the test key's public half, its audience and its scope.
 mod service_account {
     use std::path::PathBuf;
-    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
 
     use arrow::array::AsArray;
     use arrow::datatypes::{DataType, Float64Type, Int64Type};
     use base64::Engine;
     use dataconn_core::ErrorKind;
     use dataconn_gsheets::{GSheetsConnection, Render, WorksheetRef};
+    use serde_json::{Value as Json, json};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
@@ -371,7 +372,7 @@ mod service_account {
     }
 
     fn google_error(code: u16, status: &str, message: &str) -> String {
-        format!(r#"{{"error":{{"code":{code},"message":"{message}","status":"{status}"}}}}"#)
+        json!({"error": {"code": code, "message": message, "status": status}}).to_string()
     }
 
     /// Whether a JWT-bearer assertion is signed by the test key, for this endpoint and scope.
@@ -432,13 +433,19 @@ mod service_account {
         base: String,
         public_der: Vec<u8>,
         counters: Arc<Counters>,
+        book: Arc<Mutex<Book>>,
     ) {
         let public_der = Arc::new(public_der);
         loop {
             let Ok((mut stream, _)) = listener.accept().await else {
                 return;
             };
-            let (counters, public_der, base) = (counters.clone(), public_der.clone(), base.clone());
+            let (counters, public_der, base, book) = (
+                counters.clone(),
+                public_der.clone(),
+                base.clone(),
+                book.clone(),
+            );
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 8192];
@@ -516,7 +523,11 @@ mod service_account {
                 }
                 let segments: Vec<String> = path.split('/').map(percent_decode).collect();
                 // ["", "v4", "spreadsheets", id, ("values", range)?]
-                let id = segments.get(3).cloned().unwrap_or_default();
+                let id = segments
+                    .get(3)
+                    .and_then(|s| s.split(':').next())
+                    .unwrap_or_default()
+                    .to_owned();
                 if id == FORBIDDEN {
                     respond(
                         &mut stream,
@@ -539,64 +550,309 @@ mod service_account {
                     .await;
                     return;
                 }
-                match segments.get(4).map(String::as_str) {
-                    None => {
-                        let body = format!(
-                            r#"{{"spreadsheetId":"{SHEET}","properties":{{"title":"Tests","locale":"en_US","timeZone":"Etc/GMT"}},"sheets":[{{"properties":{{"sheetId":0,"title":"Sheet1","index":0,"sheetType":"GRID","gridProperties":{{"rowCount":1000,"columnCount":26}}}}}},{{"properties":{{"sheetId":55,"title":"My Data","index":1,"sheetType":"GRID","gridProperties":{{"rowCount":1000,"columnCount":26}}}}}}],"spreadsheetUrl":"https://docs.google.com/spreadsheets/d/{SHEET}/edit"}}"#
-                        );
-                        respond(&mut stream, "200 OK", &body).await;
-                    }
-                    Some("values") => {
-                        counters.values.fetch_add(1, Ordering::SeqCst);
-                        let range = segments.get(5).cloned().unwrap_or_default();
-                        if range == "'Sheet1'"
-                            && counters.throttled.fetch_add(1, Ordering::SeqCst) == 0
-                        {
-                            respond(
-                                &mut stream,
-                                "429 Too Many Requests",
-                                &google_error(
-                                    429,
-                                    "RESOURCE_EXHAUSTED",
-                                    "Quota exceeded for quota metric 'Read requests'",
-                                ),
-                            )
-                            .await;
-                            return;
-                        }
-                        let unformatted = query.contains("valueRenderOption=UNFORMATTED_VALUE");
-                        let body = match range.as_str() {
-                            "'My Data'" if unformatted => r#"{"range":"'My Data'!A1:C3","majorDimension":"ROWS","values":[["item","price","in stock"],["pen",1234.5,true],["cup",3,false]]}"#.to_owned(),
-                            "'My Data'" => r#"{"range":"'My Data'!A1:C3","majorDimension":"ROWS","values":[["item","price","in stock"],["pen","$1,234.50","TRUE"],["cup","$3.00","FALSE"]]}"#.to_owned(),
-                            "'Sheet1'" => r#"{"range":"Sheet1!A1:B2","majorDimension":"ROWS","values":[["a","b"],["1","2"]]}"#.to_owned(),
-                            other => google_error(400, "INVALID_ARGUMENT", &format!("Unable to parse range: {other}")),
-                        };
-                        let status = if body.contains("INVALID_ARGUMENT") {
-                            "400 Bad Request"
-                        } else {
-                            "200 OK"
-                        };
-                        respond(&mut stream, status, &body).await;
-                    }
-                    _ => {
-                        respond(
-                            &mut stream,
-                            "404 Not Found",
-                            &google_error(404, "NOT_FOUND", "Requested entity was not found."),
-                        )
-                        .await
-                    }
+                if segments.get(4).map(String::as_str) == Some("values")
+                    && method == "GET"
+                    && segments.get(5).map(String::as_str) == Some("'Sheet1'")
+                    && counters.throttled.fetch_add(1, Ordering::SeqCst) == 0
+                {
+                    let quota = google_error(
+                        429,
+                        "RESOURCE_EXHAUSTED",
+                        "Quota exceeded for quota metric 'Read requests'",
+                    );
+                    respond(&mut stream, "429 Too Many Requests", &quota).await;
+                    return;
                 }
+                if segments.get(4).map(String::as_str) == Some("values") && method == "GET" {
+                    counters.values.fetch_add(1, Ordering::SeqCst);
+                }
+                let (status, reply) = book.lock().unwrap().handle(method, &segments, query, &body);
+                respond(&mut stream, status, &reply).await;
             });
         }
     }
 
-    async fn start(public_der: Vec<u8>) -> (String, Arc<Counters>) {
+    async fn start(public_der: Vec<u8>) -> (String, Arc<Counters>, Arc<Mutex<Book>>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let counters = Arc::new(Counters::default());
-        tokio::spawn(serve(listener, base.clone(), public_der, counters.clone()));
-        (base, counters)
+        let book = Arc::new(Mutex::new(Book::seeded()));
+        tokio::spawn(serve(
+            listener,
+            base.clone(),
+            public_der,
+            counters.clone(),
+            book.clone(),
+        ));
+        (base, counters, book)
+    }
+
+    /// One worksheet of the test spreadsheet.
+    struct Tab {
+        gid: i64,
+        title: String,
+        cells: Vec<Vec<Json>>,
+        grid: (i64, i64),
+        /// Column 1 shows as currency when formatted (until the tab is written).
+        currency: bool,
+    }
+
+    /// The test spreadsheet, as the Sheets v4 API sees it.
+    struct Book {
+        tabs: Vec<Tab>,
+    }
+
+    fn currency(n: f64) -> String {
+        let cents = (n * 100.0).round() as i64;
+        let whole = (cents / 100).to_string();
+        let mut grouped = String::new();
+        for (i, c) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i).is_multiple_of(3) {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        format!("${grouped}.{:02}", cents % 100)
+    }
+
+    impl Book {
+        fn seeded() -> Book {
+            Book {
+                tabs: vec![
+                    Tab {
+                        gid: 0,
+                        title: "Sheet1".into(),
+                        cells: vec![vec!["a".into(), "b".into()], vec!["1".into(), "2".into()]],
+                        grid: (1000, 26),
+                        currency: false,
+                    },
+                    Tab {
+                        gid: 55,
+                        title: "My Data".into(),
+                        cells: vec![
+                            vec!["item".into(), "price".into(), "in stock".into()],
+                            vec!["pen".into(), 1234.5.into(), true.into()],
+                            vec!["cup".into(), 3.into(), false.into()],
+                        ],
+                        grid: (1000, 26),
+                        currency: true,
+                    },
+                ],
+            }
+        }
+
+        fn tab(&mut self, range: &str) -> Option<&mut Tab> {
+            let title = range.split('!').next().unwrap_or_default();
+            let title = title
+                .strip_prefix('\'')
+                .and_then(|t| t.strip_suffix('\''))
+                .map_or(title.to_owned(), |t| t.replace("''", "'"));
+            self.tabs.iter_mut().find(|t| t.title == title)
+        }
+
+        fn properties(tab: &Tab, index: usize) -> Json {
+            json!({"sheetId": tab.gid, "title": tab.title, "index": index, "sheetType": "GRID",
+                   "gridProperties": {"rowCount": tab.grid.0, "columnCount": tab.grid.1}})
+        }
+
+        fn handle(
+            &mut self,
+            method: &str,
+            segments: &[String],
+            query: &str,
+            body: &str,
+        ) -> (&'static str, String) {
+            let bad = |message: String| {
+                (
+                    "400 Bad Request",
+                    google_error(400, "INVALID_ARGUMENT", &message),
+                )
+            };
+            let body: Json = serde_json::from_str(body).unwrap_or(Json::Null);
+            let target = segments.get(3).cloned().unwrap_or_default();
+            if target.ends_with(":batchUpdate") && method == "POST" {
+                let mut replies = Vec::new();
+                for request in body["requests"].as_array().cloned().unwrap_or_default() {
+                    if let Some(add) = request.get("addSheet") {
+                        let title = add["properties"]["title"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned();
+                        if self.tabs.iter().any(|t| t.title == title) {
+                            return bad(format!(
+                                "Invalid requests[0].addSheet: A sheet with the name \"{title}\" already exists. Please enter another name."
+                            ));
+                        }
+                        let grid = &add["properties"]["gridProperties"];
+                        self.tabs.push(Tab {
+                            gid: 1000 + self.tabs.len() as i64,
+                            title,
+                            cells: Vec::new(),
+                            grid: (
+                                grid["rowCount"].as_i64().unwrap_or(1000),
+                                grid["columnCount"].as_i64().unwrap_or(26),
+                            ),
+                            currency: false,
+                        });
+                        let index = self.tabs.len() - 1;
+                        replies.push(json!({"addSheet": {"properties": Self::properties(&self.tabs[index], index)}}));
+                    } else if let Some(update) = request.get("updateSheetProperties") {
+                        let gid = update["properties"]["sheetId"].as_i64().unwrap_or_default();
+                        let grid = &update["properties"]["gridProperties"];
+                        let Some(tab) = self.tabs.iter_mut().find(|t| t.gid == gid) else {
+                            return bad(format!("No grid with id: {gid}"));
+                        };
+                        tab.grid = (
+                            grid["rowCount"].as_i64().unwrap_or(tab.grid.0),
+                            grid["columnCount"].as_i64().unwrap_or(tab.grid.1),
+                        );
+                        replies.push(json!({}));
+                    } else {
+                        replies.push(json!({}));
+                    }
+                }
+                return (
+                    "200 OK",
+                    json!({"spreadsheetId": SHEET, "replies": replies}).to_string(),
+                );
+            }
+            if segments.get(4).map(String::as_str) != Some("values") {
+                let sheets: Vec<Json> = self
+                    .tabs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| json!({"properties": Self::properties(t, i)}))
+                    .collect();
+                let reply = json!({"spreadsheetId": SHEET, "properties": {"title": "Tests", "locale": "en_US", "timeZone": "Etc/GMT"},
+                                   "sheets": sheets, "spreadsheetUrl": format!("https://docs.google.com/spreadsheets/d/{SHEET}/edit")});
+                return ("200 OK", reply.to_string());
+            }
+            let range = segments.get(5).cloned().unwrap_or_default();
+            let (range, action) = match range.rsplit_once(':') {
+                Some((r, a)) if a == "clear" || a == "append" => (r.to_owned(), a.to_owned()),
+                _ => (range.clone(), String::new()),
+            };
+            let writes = method != "GET";
+            if writes && action != "clear" && !query.contains("valueInputOption=") {
+                return bad("'valueInputOption' is required but not specified".into());
+            }
+            let Some(tab) = self.tab(&range) else {
+                return bad(format!("Unable to parse range: {range}"));
+            };
+            let values = body["values"].as_array().cloned().unwrap_or_default();
+            let rows: Vec<Vec<Json>> = values
+                .iter()
+                .map(|r| r.as_array().cloned().unwrap_or_default())
+                .collect();
+            match (method, action.as_str()) {
+                ("POST", "clear") => {
+                    tab.cells.clear();
+                    (
+                        "200 OK",
+                        json!({"spreadsheetId": SHEET, "clearedRange": range}).to_string(),
+                    )
+                }
+                ("POST", "append") => {
+                    if !query.contains("insertDataOption=INSERT_ROWS") {
+                        return bad("expected insertDataOption".into());
+                    }
+                    tab.currency = false;
+                    tab.cells.extend(rows);
+                    (
+                        "200 OK",
+                        json!({"spreadsheetId": SHEET, "tableRange": range}).to_string(),
+                    )
+                }
+                ("PUT", _) => {
+                    tab.currency = false;
+                    for (r, row) in rows.into_iter().enumerate() {
+                        if tab.cells.len() <= r {
+                            tab.cells.resize(r + 1, Vec::new());
+                        }
+                        for (c, value) in row.into_iter().enumerate() {
+                            if tab.cells[r].len() <= c {
+                                tab.cells[r].resize(c + 1, Json::String(String::new()));
+                            }
+                            tab.cells[r][c] = value;
+                        }
+                    }
+                    (
+                        "200 OK",
+                        json!({"spreadsheetId": SHEET, "updatedRange": range}).to_string(),
+                    )
+                }
+                ("GET", _) => {
+                    let formatted = !query.contains("valueRenderOption=UNFORMATTED_VALUE");
+                    let show = |r: usize, c: usize, v: &Json| -> Json {
+                        if !formatted {
+                            return v.clone();
+                        }
+                        match v {
+                            Json::Number(n) if tab.currency && c == 1 && r > 0 => {
+                                currency(n.as_f64().unwrap_or_default()).into()
+                            }
+                            Json::Number(n) => n.to_string().into(),
+                            Json::Bool(b) => if *b { "TRUE" } else { "FALSE" }.into(),
+                            other => other.clone(),
+                        }
+                    };
+                    let mut cells: Vec<Vec<Json>> = tab
+                        .cells
+                        .iter()
+                        .enumerate()
+                        .map(|(r, row)| {
+                            row.iter().enumerate().map(|(c, v)| show(r, c, v)).collect()
+                        })
+                        .collect();
+                    while cells
+                        .last()
+                        .is_some_and(|r| r.iter().all(|v| v.as_str() == Some("")))
+                    {
+                        cells.pop();
+                    }
+                    let mut reply = json!({"range": format!("'{}'!A1:Z1000", tab.title), "majorDimension": "ROWS"});
+                    if !cells.is_empty() {
+                        reply["values"] = json!(cells);
+                    }
+                    ("200 OK", reply.to_string())
+                }
+                _ => bad(format!("unexpected {method} on {range}")),
+            }
+        }
+    }
+
+    /// A running server with a fresh key, for the write tests.
+    pub(super) struct Fixture {
+        base: String,
+        pem: String,
+        book: Arc<Mutex<Book>>,
+    }
+
+    impl Fixture {
+        /// A worksheet's grid size (rows, columns).
+        pub(super) fn grid(&self, title: &str) -> (i64, i64) {
+            let book = self.book.lock().unwrap();
+            book.tabs
+                .iter()
+                .find(|t| t.title == title)
+                .map(|t| t.grid)
+                .unwrap()
+        }
+    }
+
+    pub(super) async fn fixture() -> Option<Fixture> {
+        let key = key()?;
+        let (base, _, book) = start(key.public_der.clone()).await;
+        Some(Fixture {
+            base,
+            pem: key.pem,
+            book,
+        })
+    }
+
+    pub(super) async fn open_service(f: &Fixture, name: &str) -> Arc<GSheetsConnection> {
+        let hub = super::hub(&section(name, &f.base, &f.pem, SHEET));
+        hub.connection::<GSheetsConnection>(name).await.unwrap()
     }
 
     fn section(name: &str, base: &str, pem: &str, spreadsheet: &str) -> String {
@@ -611,7 +867,7 @@ mod service_account {
     #[tokio::test]
     async fn a_service_account_signs_in_and_reads_worksheets_by_title_gid_and_position() {
         let Some(key) = key() else { return };
-        let (base, counters) = start(key.public_der.clone()).await;
+        let (base, counters, _) = start(key.public_der.clone()).await;
         let hub = super::hub(&section("gsheets", &base, &key.pem, SHEET));
         let sheets = hub
             .connection::<GSheetsConnection>("gsheets")
@@ -679,7 +935,7 @@ mod service_account {
     #[tokio::test]
     async fn refusals_say_what_to_do_and_never_show_the_key() {
         let Some(key) = key() else { return };
-        let (base, counters) = start(key.public_der.clone()).await;
+        let (base, counters, _) = start(key.public_der.clone()).await;
         let hub = super::hub(&section("forbidden", &base, &key.pem, FORBIDDEN));
         let sheets = hub
             .connection::<GSheetsConnection>("forbidden")
@@ -706,5 +962,137 @@ mod service_account {
             "{shown}"
         );
         assert!(counters.refused_tokens.load(Ordering::SeqCst) >= 1);
+    }
+}
+
+mod writes {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, AsArray, BooleanArray, Float64Array, RecordBatch, StringArray};
+    use arrow::datatypes::Float64Type;
+    use dataconn_core::{ErrorKind, Table};
+    use dataconn_gsheets::{GSheetsConnection, Render, WorksheetRef};
+
+    use super::service_account::{fixture, open_service};
+
+    fn table(columns: Vec<(&str, ArrayRef)>) -> Table {
+        Table::from_batch(RecordBatch::try_from_iter(columns).unwrap())
+    }
+
+    #[tokio::test]
+    async fn update_append_clear_and_create_are_seen_by_the_next_read() {
+        let Some(f) = fixture().await else { return };
+        let sheets: Arc<GSheetsConnection> = open_service(&f, "writer").await;
+        let before = sheets.read("My Data").await.unwrap();
+        assert_eq!(before.num_rows(), 2);
+
+        // update: the contents replaced, the grid made exactly its size.
+        let t = table(vec![
+            (
+                "item",
+                Arc::new(StringArray::from(vec!["ink", "=1+1", "tape"])) as ArrayRef,
+            ),
+            (
+                "price",
+                Arc::new(Float64Array::from(vec![Some(2.5), None, Some(4.0)])),
+            ),
+        ]);
+        sheets.update("My Data", &t).await.unwrap();
+        let after = sheets
+            .read("My Data")
+            .render(Render::Unformatted)
+            .await
+            .unwrap();
+        assert_eq!(
+            after.column_names(),
+            ["item", "price"],
+            "the cached read was dropped"
+        );
+        assert_eq!(after.num_rows(), 3);
+        assert_eq!(
+            after.column("item").unwrap().as_string::<i32>().value(1),
+            "=1+1",
+            "text is written raw, never as a formula"
+        );
+        assert_eq!(f.grid("My Data"), (4, 2), "header + 3 rows, 2 columns");
+
+        // append: columns matched by header, in any order; a missing column stays empty.
+        let more = table(vec![
+            (
+                "price",
+                Arc::new(Float64Array::from(vec![9.75])) as ArrayRef,
+            ),
+            ("item", Arc::new(StringArray::from(vec!["glue"]))),
+        ]);
+        sheets.append(55u64, &more).await.unwrap();
+        let after = sheets
+            .read("My Data")
+            .render(Render::Unformatted)
+            .await
+            .unwrap();
+        assert_eq!(after.num_rows(), 4);
+        assert_eq!(
+            after.column("item").unwrap().as_string::<i32>().value(3),
+            "glue"
+        );
+        assert_eq!(
+            after
+                .column("price")
+                .unwrap()
+                .as_primitive::<Float64Type>()
+                .value(3),
+            9.75
+        );
+        let wrong = table(vec![(
+            "colour",
+            Arc::new(StringArray::from(vec!["red"])) as ArrayRef,
+        )]);
+        let err = sheets.append("My Data", &wrong).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Parameter);
+        assert!(err.to_string().contains("item, price"), "{err}");
+
+        // create: a new worksheet holding the table; the same title again is Google's error.
+        let flags = table(vec![(
+            "ok",
+            Arc::new(BooleanArray::from(vec![true, false])) as ArrayRef,
+        )]);
+        let gid = sheets.create("Flags", &flags).await.unwrap();
+        let read = sheets.read(gid).render(Render::Unformatted).await.unwrap();
+        assert!(read.column("ok").unwrap().as_boolean().value(0));
+        assert!(
+            sheets
+                .worksheets()
+                .await
+                .unwrap()
+                .contains(&(gid, "Flags".to_owned()))
+        );
+        let err = sheets.create("Flags", &flags).await.unwrap_err();
+        assert!(err.to_string().contains("already exists"), "{err}");
+
+        // clear: the next read is empty.
+        sheets
+            .clear(WorksheetRef::Title("Flags".into()))
+            .await
+            .unwrap();
+        assert_eq!(sheets.read(gid).await.unwrap().num_rows(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_public_sheet_refuses_writes_and_says_what_to_configure() {
+        let (base, _) = super::server().await;
+        let sheets = super::open(&base, super::PUBLIC).await;
+        let t = table(vec![(
+            "a",
+            Arc::new(StringArray::from(vec!["x"])) as ArrayRef,
+        )]);
+        for err in [
+            sheets.update(0u64, &t).await.unwrap_err(),
+            sheets.append(0u64, &t).await.unwrap_err(),
+            sheets.clear(0u64).await.unwrap_err(),
+            sheets.create("New", &t).await.map(|_| ()).unwrap_err(),
+        ] {
+            assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+            assert!(err.to_string().contains("service account"), "{err}");
+        }
     }
 }

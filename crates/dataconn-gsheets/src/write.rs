@@ -1,0 +1,179 @@
+//! Writes (service accounts): `update`, `append`, `clear`, `create`. Each drops the
+//! connection's cached reads, even when it fails part-way.
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{DataType, Float64Type, Int64Type};
+use dataconn_core::{Error, ErrorKind, Result, Table};
+use serde_json::Value as Json;
+
+use crate::backend::GSheetsConnection;
+use crate::spreadsheet::WorksheetRef;
+
+/// A table's rows as cells: numbers and booleans as values, NULL as an empty cell, the rest as
+/// text (dates and times as Arrow formats them, e.g. `2024-02-29`).
+pub(crate) fn cells(table: &Table) -> Result<Vec<Vec<Json>>> {
+    let mut rows = Vec::with_capacity(table.num_rows());
+    for batch in table.batches() {
+        let mut columns: Vec<Vec<Json>> = Vec::with_capacity(batch.num_columns());
+        for column in batch.columns() {
+            let cast = |to: &DataType| {
+                arrow::compute::cast(column, to).map_err(|e| {
+                    Error::new(
+                        ErrorKind::TypeConversion,
+                        format!("could not write a {} column to a sheet", column.data_type()),
+                    )
+                    .with_source(e)
+                })
+            };
+            let empty = || Json::String(String::new());
+            let values: Vec<Json> = match column.data_type() {
+                t if t.is_integer() => cast(&DataType::Int64)?
+                    .as_primitive::<Int64Type>()
+                    .iter()
+                    .map(|v| v.map_or_else(empty, Json::from))
+                    .collect(),
+                t if t.is_floating() || matches!(t, DataType::Decimal128(..)) => {
+                    cast(&DataType::Float64)?
+                        .as_primitive::<Float64Type>()
+                        .iter()
+                        .map(|v| match v {
+                            None => empty(),
+                            Some(f) if f.is_finite() => Json::from(f),
+                            Some(f) => Json::String(f.to_string()),
+                        })
+                        .collect()
+                }
+                DataType::Boolean => column
+                    .as_boolean()
+                    .iter()
+                    .map(|v| v.map_or_else(empty, Json::Bool))
+                    .collect(),
+                _ => {
+                    let text = cast(&DataType::Utf8)?;
+                    text.as_string::<i32>()
+                        .iter()
+                        .map(|v| v.map_or_else(empty, |s| Json::String(s.to_owned())))
+                        .collect()
+                }
+            };
+            columns.push(values);
+        }
+        for i in 0..batch.num_rows() {
+            rows.push(columns.iter().map(|c| c[i].clone()).collect());
+        }
+    }
+    Ok(rows)
+}
+
+fn header(table: &Table) -> Vec<Json> {
+    table
+        .column_names()
+        .into_iter()
+        .map(|n| Json::String(n.to_owned()))
+        .collect()
+}
+
+impl GSheetsConnection {
+    /// Replace a worksheet's contents with `table` (its column names as the header row) and
+    /// make the grid exactly its size.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unsupported`] for a public sheet; Google's refusal otherwise.
+    pub async fn update(&self, worksheet: impl Into<WorksheetRef>, table: &Table) -> Result<()> {
+        let worksheet = worksheet.into();
+        self.writing(async |api, sheet| {
+            let title = api.title(&sheet, Some(&worksheet)).await?;
+            let gid = api
+                .worksheets(&sheet)
+                .await?
+                .into_iter()
+                .find(|(_, t)| *t == title)
+                .map(|(g, _)| g)
+                .unwrap_or_default();
+            let mut rows = vec![header(table)];
+            rows.extend(cells(table)?);
+            api.clear(&sheet, &title).await?;
+            api.resize(&sheet, gid, rows.len(), table.num_columns())
+                .await?;
+            api.write(&sheet, &title, rows).await
+        })
+        .await
+    }
+
+    /// Add `table`'s rows under the worksheet's last row, its columns matched to the header row
+    /// by name (an empty worksheet gets the table's header first).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Parameter`] when a column of `table` is not in the header, listing it;
+    /// [`ErrorKind::Unsupported`] for a public sheet; Google's refusal otherwise.
+    pub async fn append(&self, worksheet: impl Into<WorksheetRef>, table: &Table) -> Result<()> {
+        let worksheet = worksheet.into();
+        self.writing(async |api, sheet| {
+            let title = api.title(&sheet, Some(&worksheet)).await?;
+            let existing = api.values(&sheet, &title, "FORMATTED_VALUE").await?;
+            let Some(head) = existing.first().filter(|h| h.iter().any(|c| !c.is_empty())) else {
+                let mut rows = vec![header(table)];
+                rows.extend(cells(table)?);
+                return api.write(&sheet, &title, rows).await;
+            };
+            let names = table.column_names();
+            let mut position = Vec::with_capacity(names.len());
+            for name in &names {
+                let at = head.iter().position(|h| h == name).ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Parameter,
+                        format!(
+                            "expected column {name:?} in the worksheet's header, found {}",
+                            head.join(", ")
+                        ),
+                    )
+                })?;
+                position.push(at);
+            }
+            let rows = cells(table)?
+                .into_iter()
+                .map(|row| {
+                    let mut out = vec![Json::String(String::new()); head.len()];
+                    for (value, at) in row.into_iter().zip(&position) {
+                        out[*at] = value;
+                    }
+                    out
+                })
+                .collect();
+            api.append(&sheet, &title, rows).await
+        })
+        .await
+    }
+
+    /// Empty a worksheet.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unsupported`] for a public sheet; Google's refusal otherwise.
+    pub async fn clear(&self, worksheet: impl Into<WorksheetRef>) -> Result<()> {
+        let worksheet = worksheet.into();
+        self.writing(async |api, sheet| {
+            let title = api.title(&sheet, Some(&worksheet)).await?;
+            api.clear(&sheet, &title).await
+        })
+        .await
+    }
+
+    /// Add a worksheet titled `title` holding `table`; returns its gid.
+    ///
+    /// # Errors
+    /// Google's refusal (a title already taken is `INVALID_ARGUMENT`);
+    /// [`ErrorKind::Unsupported`] for a public sheet.
+    pub async fn create(&self, title: &str, table: &Table) -> Result<u64> {
+        let mut gid = 0;
+        self.writing(async |api, sheet| {
+            let mut rows = vec![header(table)];
+            rows.extend(cells(table)?);
+            gid = api
+                .add_worksheet(&sheet, title, rows.len(), table.num_columns())
+                .await?;
+            api.write(&sheet, title, rows).await
+        })
+        .await?;
+        Ok(gid)
+    }
+}
