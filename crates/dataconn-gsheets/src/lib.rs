@@ -8,11 +8,11 @@
 //! spreadsheet = "https://docs.google.com/spreadsheets/d/1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms/edit#gid=0"
 //! ```
 //!
-//! **This version reads**: public sheets (no credentials, through the CSV export URL) and, with
-//! a service account, through the Sheets v4 API (google-sheets4); header row, `usecols`,
-//! `nrows`, `skiprows`, render options and per-column type inference; cached (one hour by
-//! default). Writes and `query` over worksheets are not in this version; see
-//! `docs/connectors/gsheets.md`.
+//! Public sheets are read through the CSV export URL (no credentials); with a service account
+//! the Sheets v4 API (google-sheets4) reads and writes (`update`, `append`, `clear`, `create`).
+//! Reads take a header row, `usecols`, `nrows`, `skiprows` and a render option, infer a type
+//! per column and are cached (one hour by default). `query` over worksheets comes with the
+//! embedded SQL engine. See `docs/connectors/gsheets.md`.
 
 mod backend;
 mod config;

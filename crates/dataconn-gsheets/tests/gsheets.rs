@@ -1085,6 +1085,12 @@ mod writes {
             "a",
             Arc::new(StringArray::from(vec!["x"])) as ArrayRef,
         )]);
+        let err = sheets.query("select * from Sheet1").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported);
+        assert!(
+            err.to_string().contains("not available in this build"),
+            "{err}"
+        );
         for err in [
             sheets.update(0u64, &t).await.unwrap_err(),
             sheets.append(0u64, &t).await.unwrap_err(),

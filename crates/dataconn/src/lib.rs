@@ -43,7 +43,7 @@
 //! | `files` | the files connector: local files, memory, HTTP(S) |
 //! | `s3`, `gcs`, `azure` | the files connector on S3, Google Cloud Storage, Azure Blob Storage |
 //! | `snowflake` | the Snowflake connector |
-//! | `gsheets` | the Google Sheets connector (reads in this version) |
+//! | `gsheets` | the Google Sheets connector |
 //! | `redis` | a Redis (or Valkey) tier for the query cache, shared by every replica |
 
 pub mod blocking;
