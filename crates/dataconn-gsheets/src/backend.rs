@@ -291,21 +291,11 @@ impl GSheetsConnection {
         )))
     }
 
-    /// Run a write as the service account, then drop this connection's cached reads (even
-    /// when the write failed part-way).
-    pub(crate) async fn writing<F>(&self, write: F) -> Result<()>
-    where
-        F: AsyncFnOnce(Arc<Api>, SpreadsheetRef) -> Result<()>,
-    {
-        let (api, sheet, cache) = {
-            let state = self.read_state();
-            (
-                state.api.clone(),
-                state.settings.spreadsheet.clone(),
-                state.cache.clone(),
-            )
-        };
-        let Some(api) = api else {
+    /// The service account's API hub, the configured spreadsheet and the cache scope; a public
+    /// sheet is refused with what to configure.
+    pub(crate) fn writer(&self) -> Result<(Arc<Api>, Option<SpreadsheetRef>, CacheScope)> {
+        let state = self.read_state();
+        let Some(api) = state.api.clone() else {
             return Err(self.fail(Error::new(
                 ErrorKind::Unsupported,
                 "expected a service account to write, found a public sheet: a sheet shared by \
@@ -313,6 +303,16 @@ impl GSheetsConnection {
                  the spreadsheet with its client_email as Editor",
             )));
         };
+        Ok((api, state.settings.spreadsheet.clone(), state.cache.clone()))
+    }
+
+    /// Run a write on the configured spreadsheet as the service account, then drop this
+    /// connection's cached reads (even when the write failed part-way).
+    pub(crate) async fn writing<F>(&self, write: F) -> Result<()>
+    where
+        F: AsyncFnOnce(Arc<Api>, SpreadsheetRef) -> Result<()>,
+    {
+        let (api, sheet, cache) = self.writer()?;
         let sheet = sheet.ok_or_else(|| {
             self.fail(Error::new(
                 ErrorKind::MissingKey,

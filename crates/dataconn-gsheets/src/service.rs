@@ -5,7 +5,8 @@ use dataconn_core::{Error, ErrorKind, Result, RetryPolicy};
 use google_sheets4::FieldMask;
 use google_sheets4::api::{
     AddSheetRequest, BatchUpdateSpreadsheetRequest, ClearValuesRequest, GridProperties, Request,
-    Scope, SheetProperties, UpdateSheetPropertiesRequest, ValueRange,
+    Scope, Sheet, SheetProperties, Spreadsheet, SpreadsheetProperties,
+    UpdateSheetPropertiesRequest, ValueRange,
 };
 use google_sheets4::{Sheets, hyper_rustls, hyper_util, yup_oauth2};
 
@@ -398,6 +399,46 @@ impl Api {
             .find_map(|r| r.add_sheet?.properties?.sheet_id)
             .unwrap_or_default()
             .max(0) as u64)
+    }
+
+    /// A new spreadsheet titled `title` with one worksheet of `rows` × `columns` cells; its ID.
+    pub(crate) async fn create_spreadsheet(
+        &self,
+        title: &str,
+        worksheet: &str,
+        rows: usize,
+        columns: usize,
+    ) -> Result<String> {
+        let body = Spreadsheet {
+            properties: Some(SpreadsheetProperties {
+                title: Some(title.to_owned()),
+                ..Default::default()
+            }),
+            sheets: Some(vec![Sheet {
+                properties: Some(SheetProperties {
+                    title: Some(worksheet.to_owned()),
+                    grid_properties: Some(grid(rows, columns)),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        };
+        let created = self
+            .call("create the spreadsheet", || {
+                self.hub
+                    .spreadsheets()
+                    .create(body.clone())
+                    .add_scope(Scope::Spreadsheet)
+                    .doit()
+            })
+            .await?;
+        created.spreadsheet_id.ok_or_else(|| {
+            Error::new(
+                ErrorKind::Connect,
+                "expected the new spreadsheet's ID from Google, found none",
+            )
+        })
     }
 
     /// Make a worksheet's grid exactly `rows` × `columns` cells.

@@ -7,7 +7,7 @@ use dataconn_core::{Error, ErrorKind, Result, Table};
 use serde_json::Value as Json;
 
 use crate::backend::GSheetsConnection;
-use crate::spreadsheet::WorksheetRef;
+use crate::spreadsheet::{SpreadsheetRef, WorksheetRef};
 
 /// A table's rows as cells: numbers and booleans as values, NULL as an empty cell, the rest as
 /// text (dates and times as Arrow formats them, e.g. `2024-02-29`).
@@ -156,6 +156,32 @@ impl GSheetsConnection {
             api.clear(&sheet, &title).await
         })
         .await
+    }
+
+    /// Create a new spreadsheet titled `title` whose one worksheet, `worksheet`, holds `table`;
+    /// returns it (put its ID in a connection's `spreadsheet` to use it). The service account
+    /// owns it: share it with people from Google Drive.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unsupported`] for a public sheet; Google's refusal otherwise.
+    pub async fn create_spreadsheet(
+        &self,
+        title: &str,
+        worksheet: &str,
+        table: &Table,
+    ) -> Result<SpreadsheetRef> {
+        let (api, _, _) = self.writer()?;
+        let mut rows = vec![header(table)];
+        rows.extend(cells(table).map_err(|e| self.fail(e))?);
+        let id = api
+            .create_spreadsheet(title, worksheet, rows.len(), table.num_columns())
+            .await
+            .map_err(|e| self.fail(e))?;
+        let sheet = SpreadsheetRef { id, gid: None };
+        api.write(&sheet, worksheet, rows)
+            .await
+            .map_err(|e| self.fail(e))?;
+        Ok(sheet)
     }
 
     /// Add a worksheet titled `title` holding `table`; returns its gid.

@@ -286,6 +286,7 @@ async fn a_service_account_section_without_a_whole_key_is_a_config_error() {
 /// emulator exists). The token endpoint checks the JWT-bearer assertion as Google does: its
 /// RS256 signature with the test key's public half, its audience and its scope.
 mod service_account {
+    use std::collections::HashMap;
     use std::path::PathBuf;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
@@ -433,18 +434,18 @@ mod service_account {
         base: String,
         public_der: Vec<u8>,
         counters: Arc<Counters>,
-        book: Arc<Mutex<Book>>,
+        books: Books,
     ) {
         let public_der = Arc::new(public_der);
         loop {
             let Ok((mut stream, _)) = listener.accept().await else {
                 return;
             };
-            let (counters, public_der, base, book) = (
+            let (counters, public_der, base, books) = (
                 counters.clone(),
                 public_der.clone(),
                 base.clone(),
-                book.clone(),
+                books.clone(),
             );
             tokio::spawn(async move {
                 let mut buf = Vec::new();
@@ -541,7 +542,12 @@ mod service_account {
                     .await;
                     return;
                 }
-                if id != SHEET {
+                if method == "POST" && path == "/v4/spreadsheets" {
+                    let (status, reply) = Book::create(&mut books.lock().unwrap(), &body);
+                    respond(&mut stream, status, &reply).await;
+                    return;
+                }
+                if !books.lock().unwrap().contains_key(&id) {
                     respond(
                         &mut stream,
                         "404 Not Found",
@@ -566,25 +572,33 @@ mod service_account {
                 if segments.get(4).map(String::as_str) == Some("values") && method == "GET" {
                     counters.values.fetch_add(1, Ordering::SeqCst);
                 }
-                let (status, reply) = book.lock().unwrap().handle(method, &segments, query, &body);
+                let (status, reply) = books
+                    .lock()
+                    .unwrap()
+                    .get_mut(&id)
+                    .map(|book| book.handle(method, &segments, query, &body))
+                    .unwrap_or(("404 Not Found", String::new()));
                 respond(&mut stream, status, &reply).await;
             });
         }
     }
 
-    async fn start(public_der: Vec<u8>) -> (String, Arc<Counters>, Arc<Mutex<Book>>) {
+    async fn start(public_der: Vec<u8>) -> (String, Arc<Counters>, Books) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let counters = Arc::new(Counters::default());
-        let book = Arc::new(Mutex::new(Book::seeded()));
+        let books: Books = Arc::new(Mutex::new(HashMap::from([(
+            SHEET.to_owned(),
+            Book::seeded(),
+        )])));
         tokio::spawn(serve(
             listener,
             base.clone(),
             public_der,
             counters.clone(),
-            book.clone(),
+            books.clone(),
         ));
-        (base, counters, book)
+        (base, counters, books)
     }
 
     /// One worksheet of the test spreadsheet.
@@ -597,10 +611,15 @@ mod service_account {
         currency: bool,
     }
 
-    /// The test spreadsheet, as the Sheets v4 API sees it.
+    /// A spreadsheet of the test server, as the Sheets v4 API sees it.
     struct Book {
+        id: String,
+        title: String,
         tabs: Vec<Tab>,
     }
+
+    /// Every spreadsheet of the test server, by ID.
+    type Books = Arc<Mutex<HashMap<String, Book>>>;
 
     fn currency(n: f64) -> String {
         let cents = (n * 100.0).round() as i64;
@@ -616,8 +635,64 @@ mod service_account {
     }
 
     impl Book {
+        /// `spreadsheets.create`: a new spreadsheet from the request's title and sheets.
+        fn create(books: &mut HashMap<String, Book>, body: &str) -> (&'static str, String) {
+            let body: Json = serde_json::from_str(body).unwrap_or(Json::Null);
+            let id = format!("1CreatedSheet{}ForTests_abcdefghijk", books.len());
+            let mut book = Book {
+                id: id.clone(),
+                title: body["properties"]["title"]
+                    .as_str()
+                    .unwrap_or("Untitled spreadsheet")
+                    .to_owned(),
+                tabs: Vec::new(),
+            };
+            let sheets = body["sheets"].as_array().cloned().unwrap_or_default();
+            for (i, sheet) in sheets.iter().enumerate() {
+                let grid = &sheet["properties"]["gridProperties"];
+                book.tabs.push(Tab {
+                    gid: i as i64,
+                    title: sheet["properties"]["title"]
+                        .as_str()
+                        .unwrap_or("Sheet1")
+                        .to_owned(),
+                    cells: Vec::new(),
+                    grid: (
+                        grid["rowCount"].as_i64().unwrap_or(1000),
+                        grid["columnCount"].as_i64().unwrap_or(26),
+                    ),
+                    currency: false,
+                });
+            }
+            if book.tabs.is_empty() {
+                book.tabs.push(Tab {
+                    gid: 0,
+                    title: "Sheet1".into(),
+                    cells: Vec::new(),
+                    grid: (1000, 26),
+                    currency: false,
+                });
+            }
+            let reply = book.spreadsheet();
+            books.insert(id, book);
+            ("200 OK", reply)
+        }
+
+        fn spreadsheet(&self) -> String {
+            let sheets: Vec<Json> = self
+                .tabs
+                .iter()
+                .enumerate()
+                .map(|(i, t)| json!({"properties": Self::properties(t, i)}))
+                .collect();
+            json!({"spreadsheetId": self.id, "properties": {"title": self.title, "locale": "en_US", "timeZone": "Etc/GMT"},
+                   "sheets": sheets, "spreadsheetUrl": format!("https://docs.google.com/spreadsheets/d/{}/edit", self.id)}).to_string()
+        }
+
         fn seeded() -> Book {
             Book {
+                id: SHEET.into(),
+                title: "Tests".into(),
                 tabs: vec![
                     Tab {
                         gid: 0,
@@ -713,19 +788,11 @@ mod service_account {
                 }
                 return (
                     "200 OK",
-                    json!({"spreadsheetId": SHEET, "replies": replies}).to_string(),
+                    json!({"spreadsheetId": self.id, "replies": replies}).to_string(),
                 );
             }
             if segments.get(4).map(String::as_str) != Some("values") {
-                let sheets: Vec<Json> = self
-                    .tabs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, t)| json!({"properties": Self::properties(t, i)}))
-                    .collect();
-                let reply = json!({"spreadsheetId": SHEET, "properties": {"title": "Tests", "locale": "en_US", "timeZone": "Etc/GMT"},
-                                   "sheets": sheets, "spreadsheetUrl": format!("https://docs.google.com/spreadsheets/d/{SHEET}/edit")});
-                return ("200 OK", reply.to_string());
+                return ("200 OK", self.spreadsheet());
             }
             let range = segments.get(5).cloned().unwrap_or_default();
             let (range, action) = match range.rsplit_once(':') {
@@ -749,7 +816,7 @@ mod service_account {
                     tab.cells.clear();
                     (
                         "200 OK",
-                        json!({"spreadsheetId": SHEET, "clearedRange": range}).to_string(),
+                        json!({"spreadsheetId": self.id, "clearedRange": range}).to_string(),
                     )
                 }
                 ("POST", "append") => {
@@ -760,7 +827,7 @@ mod service_account {
                     tab.cells.extend(rows);
                     (
                         "200 OK",
-                        json!({"spreadsheetId": SHEET, "tableRange": range}).to_string(),
+                        json!({"spreadsheetId": self.id, "tableRange": range}).to_string(),
                     )
                 }
                 ("PUT", _) => {
@@ -778,7 +845,7 @@ mod service_account {
                     }
                     (
                         "200 OK",
-                        json!({"spreadsheetId": SHEET, "updatedRange": range}).to_string(),
+                        json!({"spreadsheetId": self.id, "updatedRange": range}).to_string(),
                     )
                 }
                 ("GET", _) => {
@@ -825,14 +892,15 @@ mod service_account {
     pub(super) struct Fixture {
         base: String,
         pem: String,
-        book: Arc<Mutex<Book>>,
+        books: Books,
     }
 
     impl Fixture {
         /// A worksheet's grid size (rows, columns).
         pub(super) fn grid(&self, title: &str) -> (i64, i64) {
-            let book = self.book.lock().unwrap();
-            book.tabs
+            let books = self.books.lock().unwrap();
+            books[SHEET]
+                .tabs
                 .iter()
                 .find(|t| t.title == title)
                 .map(|t| t.grid)
@@ -842,16 +910,20 @@ mod service_account {
 
     pub(super) async fn fixture() -> Option<Fixture> {
         let key = key()?;
-        let (base, _, book) = start(key.public_der.clone()).await;
+        let (base, _, books) = start(key.public_der.clone()).await;
         Some(Fixture {
             base,
             pem: key.pem,
-            book,
+            books,
         })
     }
 
     pub(super) async fn open_service(f: &Fixture, name: &str) -> Arc<GSheetsConnection> {
-        let hub = super::hub(&section(name, &f.base, &f.pem, SHEET));
+        open_sheet(f, name, SHEET).await
+    }
+
+    pub(super) async fn open_sheet(f: &Fixture, name: &str, id: &str) -> Arc<GSheetsConnection> {
+        let hub = super::hub(&section(name, &f.base, &f.pem, id));
         hub.connection::<GSheetsConnection>(name).await.unwrap()
     }
 
@@ -973,7 +1045,7 @@ mod writes {
     use dataconn_core::{ErrorKind, Table};
     use dataconn_gsheets::{GSheetsConnection, Render, WorksheetRef};
 
-    use super::service_account::{fixture, open_service};
+    use super::service_account::{fixture, open_service, open_sheet};
 
     fn table(columns: Vec<(&str, ArrayRef)>) -> Table {
         Table::from_batch(RecordBatch::try_from_iter(columns).unwrap())
@@ -1078,6 +1150,38 @@ mod writes {
     }
 
     #[tokio::test]
+    async fn create_spreadsheet_makes_a_new_one_holding_the_table() {
+        let Some(f) = fixture().await else { return };
+        let sheets = open_service(&f, "creator").await;
+        let t = table(vec![(
+            "n",
+            Arc::new(Float64Array::from(vec![1.5, 2.5])) as ArrayRef,
+        )]);
+        let created = sheets
+            .create_spreadsheet("Report", "Totals", &t)
+            .await
+            .unwrap();
+        assert_ne!(created.id, "");
+        let report = open_sheet(&f, "report", &created.id).await;
+        assert_eq!(
+            report.worksheets().await.unwrap(),
+            vec![(0, "Totals".to_owned())]
+        );
+        let back = report
+            .read("Totals")
+            .render(Render::Unformatted)
+            .await
+            .unwrap();
+        assert_eq!(
+            back.column("n")
+                .unwrap()
+                .as_primitive::<Float64Type>()
+                .value(1),
+            2.5
+        );
+    }
+
+    #[tokio::test]
     async fn a_public_sheet_refuses_writes_and_says_what_to_configure() {
         let (base, _) = super::server().await;
         let sheets = super::open(&base, super::PUBLIC).await;
@@ -1096,6 +1200,11 @@ mod writes {
             sheets.append(0u64, &t).await.unwrap_err(),
             sheets.clear(0u64).await.unwrap_err(),
             sheets.create("New", &t).await.map(|_| ()).unwrap_err(),
+            sheets
+                .create_spreadsheet("New", "Sheet1", &t)
+                .await
+                .map(|_| ())
+                .unwrap_err(),
         ] {
             assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
             assert!(err.to_string().contains("service account"), "{err}");
