@@ -373,7 +373,10 @@ impl Connection for GSheetsConnection {
 
     async fn reconfigure(&self, config: ConnectionConfig) -> Result<()> {
         let settings = Settings::from_config(&config).map_err(|e| self.fail(e))?;
-        let api = api_for(&settings).await.map_err(|e| self.fail(e))?;
+        let api = api_for(&settings).await.map_err(|e| {
+            e.with_connection(&self.name, crate::TYPE)
+                .scrub(&config.sensitive_values())
+        })?;
         let mut state = self
             .state
             .write()

@@ -2,8 +2,10 @@
 //!
 //! A column takes the first type every non-empty cell fits, in this order: integer, float,
 //! boolean, date, date-time, else text. Empty cells are NULL. Numbers may carry thousands
-//! separators (`1,234.5`); booleans are `TRUE`/`FALSE` in any case; dates are `2024-02-29` or
-//! `2/29/2024` (the US form Sheets shows by default); date-times add ` 13:45` or ` 13:45:10`.
+//! separators (`1,234.5`, the US/UK form); booleans are `TRUE`/`FALSE` in any case; dates are
+//! `2024-02-29` or `2/29/2024` (month first: the en_US form Sheets shows by default);
+//! date-times add ` 13:45` or ` 13:45:10`. Digits with a leading zero (`007`) or more than 15
+//! significant digits are identifiers and stay text.
 
 use std::sync::Arc;
 
@@ -31,12 +33,34 @@ fn number_text(cell: &str) -> Option<String> {
     Some(t.to_owned())
 }
 
+/// Digits that are an identifier, not a number: a leading zero (`007`, `02134`) or more
+/// than 15 significant digits (beyond what a float keeps). Such a column stays text.
+fn code_like(text: &str) -> bool {
+    let digits = text.trim_start_matches('-');
+    let leading_zero = digits.len() > 1
+        && digits.starts_with('0')
+        && digits.as_bytes().get(1).is_some_and(u8::is_ascii_digit);
+    let significant = digits
+        .chars()
+        .filter(char::is_ascii_digit)
+        .skip_while(|c| *c == '0')
+        .count();
+    leading_zero || significant > 15
+}
+
 fn int(cell: &str) -> Option<i64> {
-    number_text(cell)?.parse().ok()
+    let text = number_text(cell)?;
+    if code_like(&text) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 fn float(cell: &str) -> Option<f64> {
     let text = number_text(cell)?;
+    if code_like(&text) {
+        return None;
+    }
     // "inf"/"nan" are text in a sheet, not numbers.
     if text
         .chars()
@@ -174,6 +198,9 @@ mod tests {
             (&["1", "two"], DataType::Utf8),
             (&["12,34"], DataType::Utf8),
             (&["inf"], DataType::Utf8),
+            (&["007", "12"], DataType::Utf8),
+            (&["12345678901234567890"], DataType::Utf8),
+            (&["0.5", "0"], DataType::Float64),
         ];
         for (cells, expected) in cases {
             assert_eq!(&column(cells).0, expected, "{cells:?}");

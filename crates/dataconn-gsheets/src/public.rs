@@ -78,7 +78,12 @@ pub(crate) async fn fetch(
                         .set_temporary(true)
                         .with_source(e)
                 })?;
-                if text.trim_start().starts_with('<') {
+                let start = text
+                    .trim_start()
+                    .get(..9)
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                if start.starts_with("<!doctype") || start.starts_with("<html") {
                     return Err(private());
                 }
                 Ok(text)

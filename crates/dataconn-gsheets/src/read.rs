@@ -208,6 +208,8 @@ pub(crate) fn shape(mut rows: Vec<Vec<String>>, options: &ReadOptions) -> Result
     {
         rows.pop();
     }
+    let mut rows: Vec<Vec<String>> = rows.into_iter().skip(options.skiprows).collect();
+    // The width of what is left: a skipped banner row adds no columns.
     let width = rows
         .iter()
         .map(|r| {
@@ -217,7 +219,6 @@ pub(crate) fn shape(mut rows: Vec<Vec<String>>, options: &ReadOptions) -> Result
         })
         .max()
         .unwrap_or(0);
-    let mut rows: Vec<Vec<String>> = rows.into_iter().skip(options.skiprows).collect();
     let header = options.header.unwrap_or(Some(0));
     let names: Vec<String> = match header {
         Some(at) => {

@@ -176,28 +176,24 @@ impl Api {
             .collect())
     }
 
-    /// A worksheet's title from how it was named.
-    pub(crate) async fn title(
+    /// A worksheet's gid and title from how it was named; an unknown one is [`ErrorKind::NotFound`]
+    /// listing the worksheets.
+    pub(crate) async fn find(
         &self,
         sheet: &SpreadsheetRef,
-        worksheet: Option<&WorksheetRef>,
-    ) -> Result<String> {
-        let wanted = match worksheet {
-            Some(WorksheetRef::Title(t)) => return Ok(t.clone()),
-            Some(w) => w.clone(),
-            None => sheet.gid.map_or(WorksheetRef::Index(0), WorksheetRef::Gid),
-        };
+        worksheet: &WorksheetRef,
+    ) -> Result<(u64, String)> {
         let sheets = self.worksheets(sheet).await?;
-        let found = match &wanted {
+        let found = match worksheet {
             WorksheetRef::Gid(gid) => sheets.iter().find(|(g, _)| g == gid),
             WorksheetRef::Index(i) => sheets.get(*i),
-            WorksheetRef::Title(_) => None,
+            WorksheetRef::Title(t) => sheets.iter().find(|(_, title)| title == t),
         };
-        found.map(|(_, t)| t.clone()).ok_or_else(|| {
+        found.cloned().ok_or_else(|| {
             Error::new(
                 ErrorKind::NotFound,
                 format!(
-                    "expected a worksheet {wanted:?}, found {}",
+                    "expected a worksheet {worksheet:?}, found {}",
                     sheets
                         .iter()
                         .map(|(g, t)| format!("{t:?} (gid {g})"))
@@ -206,6 +202,19 @@ impl Api {
                 ),
             )
         })
+    }
+
+    /// A worksheet's title from how it was named (checked against the spreadsheet).
+    pub(crate) async fn title(
+        &self,
+        sheet: &SpreadsheetRef,
+        worksheet: Option<&WorksheetRef>,
+    ) -> Result<String> {
+        let wanted = match worksheet {
+            Some(w) => w.clone(),
+            None => sheet.gid.map_or(WorksheetRef::Index(0), WorksheetRef::Gid),
+        };
+        self.find(sheet, &wanted).await.map(|(_, title)| title)
     }
 
     /// A worksheet's cells as text, rows first, rendered as `render` asks

@@ -27,11 +27,25 @@ pub(crate) fn cells(table: &Table) -> Result<Vec<Vec<Json>>> {
             };
             let empty = || Json::String(String::new());
             let values: Vec<Json> = match column.data_type() {
-                t if t.is_integer() => cast(&DataType::Int64)?
-                    .as_primitive::<Int64Type>()
-                    .iter()
-                    .map(|v| v.map_or_else(empty, Json::from))
-                    .collect(),
+                t if t.is_integer() => arrow::compute::cast_with_options(
+                    column,
+                    &DataType::Int64,
+                    &arrow::compute::CastOptions {
+                        safe: false,
+                        ..Default::default()
+                    },
+                )
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::TypeConversion,
+                        "expected integers that fit a sheet's numbers, found one beyond i64",
+                    )
+                    .with_source(e)
+                })?
+                .as_primitive::<Int64Type>()
+                .iter()
+                .map(|v| v.map_or_else(empty, Json::from))
+                .collect(),
                 t if t.is_floating() || matches!(t, DataType::Decimal128(..)) => {
                     cast(&DataType::Float64)?
                         .as_primitive::<Float64Type>()
@@ -82,20 +96,14 @@ impl GSheetsConnection {
     pub async fn update(&self, worksheet: impl Into<WorksheetRef>, table: &Table) -> Result<()> {
         let worksheet = worksheet.into();
         self.writing(async |api, sheet| {
-            let title = api.title(&sheet, Some(&worksheet)).await?;
-            let gid = api
-                .worksheets(&sheet)
-                .await?
-                .into_iter()
-                .find(|(_, t)| *t == title)
-                .map(|(g, _)| g)
-                .unwrap_or_default();
+            let (gid, title) = api.find(&sheet, &worksheet).await?;
             let mut rows = vec![header(table)];
             rows.extend(cells(table)?);
-            api.clear(&sheet, &title).await?;
-            api.resize(&sheet, gid, rows.len(), table.num_columns())
-                .await?;
-            api.write(&sheet, &title, rows).await
+            let height = rows.len();
+            // Write first (the grid grows to fit), then cut the grid to exactly the table:
+            // old cells beyond it go, and a failed write leaves the old contents whole.
+            api.write(&sheet, &title, rows).await?;
+            api.resize(&sheet, gid, height, table.num_columns()).await
         })
         .await
     }
@@ -111,7 +119,12 @@ impl GSheetsConnection {
         self.writing(async |api, sheet| {
             let title = api.title(&sheet, Some(&worksheet)).await?;
             let existing = api.values(&sheet, &title, "FORMATTED_VALUE").await?;
-            let Some(head) = existing.first().filter(|h| h.iter().any(|c| !c.is_empty())) else {
+            // The header is the first row with anything in it; a worksheet with nothing at all
+            // gets the table's header first.
+            let Some(head) = existing
+                .iter()
+                .find(|row| row.iter().any(|c| !c.trim().is_empty()))
+            else {
                 let mut rows = vec![header(table)];
                 rows.extend(cells(table)?);
                 return api.write(&sheet, &title, rows).await;
@@ -119,15 +132,18 @@ impl GSheetsConnection {
             let names = table.column_names();
             let mut position = Vec::with_capacity(names.len());
             for name in &names {
-                let at = head.iter().position(|h| h == name).ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::Parameter,
-                        format!(
-                            "expected column {name:?} in the worksheet's header, found {}",
-                            head.join(", ")
-                        ),
-                    )
-                })?;
+                let at = head
+                    .iter()
+                    .position(|h| h.trim() == name.trim())
+                    .ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Parameter,
+                            format!(
+                                "expected column {name:?} in the worksheet's header, found {}",
+                                head.join(", ")
+                            ),
+                        )
+                    })?;
                 position.push(at);
             }
             let rows = cells(table)?

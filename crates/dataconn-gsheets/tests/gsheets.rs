@@ -781,6 +781,12 @@ mod service_account {
                             grid["rowCount"].as_i64().unwrap_or(tab.grid.0),
                             grid["columnCount"].as_i64().unwrap_or(tab.grid.1),
                         );
+                        // As Google does, a smaller grid drops the cells beyond it.
+                        let (rows, columns) = (tab.grid.0 as usize, tab.grid.1 as usize);
+                        tab.cells.truncate(rows);
+                        for row in &mut tab.cells {
+                            row.truncate(columns);
+                        }
                         replies.push(json!({}));
                     } else {
                         replies.push(json!({}));
@@ -995,6 +1001,12 @@ mod service_account {
             "one token, reused"
         );
         assert_eq!(counters.refused_tokens.load(Ordering::SeqCst), 0);
+        let err = sheets
+            .read(WorksheetRef::Title("Nope".into()))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+        assert!(err.to_string().contains("\"My Data\" (gid 55)"), "{err}");
         let before = counters.values.load(Ordering::SeqCst);
         sheets
             .read(WorksheetRef::Index(1))
