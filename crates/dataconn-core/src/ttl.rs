@@ -98,6 +98,25 @@ impl Ttl {
         Ok(Ttl::from_secs_f64(total))
     }
 
+    /// A TTL from a config value: a number of seconds (`0` means no caching) or a string as
+    /// [`Ttl::parse`] takes it.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] naming what was found.
+    pub fn from_toml(value: &toml::Value) -> Result<Ttl> {
+        match value {
+            toml::Value::Integer(i) if *i >= 0 => Ok(Ttl::from_secs_f64(*i as f64)),
+            toml::Value::Float(f) if f.is_finite() && *f >= 0.0 => Ok(Ttl::from_secs_f64(*f)),
+            toml::Value::String(s) => Ttl::parse(s),
+            other => Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "expected a duration such as \"30s\" or a number of seconds, found {other}"
+                ),
+            )),
+        }
+    }
+
     /// A TTL of `secs` seconds; zero means no caching.
     pub fn from_secs_f64(secs: f64) -> Ttl {
         if secs <= 0.0 {

@@ -95,18 +95,10 @@ impl Settings {
             .as_ref()
             .map(WorksheetRef::from_value)
             .transpose()?;
-        let ttl = match &parsed.ttl {
-            None => Ttl::For(DEFAULT_TTL),
-            Some(toml::Value::Integer(0)) => Ttl::NoCache,
-            Some(toml::Value::Integer(n)) if *n > 0 => Ttl::For(Duration::from_secs(*n as u64)),
-            Some(toml::Value::String(s)) => Ttl::parse(s)?,
-            Some(other) => {
-                return Err(Error::config(format!(
-                    "expected `ttl` as seconds or text like \"10m\", found {}",
-                    other.type_str()
-                )));
-            }
-        };
+        let ttl = parsed
+            .ttl
+            .as_ref()
+            .map_or(Ok(Ttl::For(DEFAULT_TTL)), Ttl::from_toml)?;
         Ok(Settings {
             spreadsheet,
             worksheet,

@@ -9,7 +9,7 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use dataconn_core::{Connections, ErrorKind, Registry, Secrets};
 use dataconn_gsheets::{GSheetsConnection, UseCols, WorksheetRef};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 const PUBLIC: &str = "1PublicSheetIdForTests_abcdefghijklmnop";
@@ -48,14 +48,10 @@ async fn serve(listener: TcpListener, counters: Arc<Counters>) {
         };
         let counters = counters.clone();
         tokio::spawn(async move {
-            let mut buf = vec![0u8; 8192];
-            let n = stream.read(&mut buf).await.unwrap_or(0);
-            let head = String::from_utf8_lossy(&buf[..n]).to_string();
-            let target = head
-                .split_whitespace()
-                .nth(1)
-                .unwrap_or_default()
-                .to_owned();
+            let Some(request) = dataconn_testkit::http::read_request(&mut stream).await else {
+                return;
+            };
+            let target = request.target().to_owned();
             let csv = "content-type: text/csv\r\n";
             if target.starts_with(&format!("/spreadsheets/d/{PUBLIC}/export?format=csv")) {
                 counters.exports.fetch_add(1, Ordering::SeqCst);
@@ -297,7 +293,7 @@ mod service_account {
     use dataconn_core::ErrorKind;
     use dataconn_gsheets::{GSheetsConnection, Render, WorksheetRef};
     use serde_json::{Value as Json, json};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     use tokio::net::TcpListener;
 
     const SHEET: &str = "1ServiceSheetIdForTests_abcdefghijklmn";
@@ -448,40 +444,11 @@ mod service_account {
                 books.clone(),
             );
             tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 8192];
-                let head_end = loop {
-                    let n = stream.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break i + 4;
-                    }
+                let Some(request) = dataconn_testkit::http::read_request(&mut stream).await else {
+                    return;
                 };
-                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase()
-                            .strip_prefix("content-length:")
-                            .map(|v| v.trim().parse().unwrap_or(0))
-                    })
-                    .unwrap_or(0);
-                while buf.len() < head_end + length {
-                    let n = stream.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        break;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                }
-                let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
-                let mut first = head.lines().next().unwrap_or_default().split_whitespace();
-                let (method, target) = (
-                    first.next().unwrap_or_default(),
-                    first.next().unwrap_or_default(),
-                );
+                let (method, target) = (request.method(), request.target());
+                let body = &request.body;
                 let (path, query) = target.split_once('?').unwrap_or((target, ""));
                 if method == "POST" && path == "/token" {
                     let form: Vec<(String, String)> = body
@@ -506,9 +473,9 @@ mod service_account {
                     }
                     return;
                 }
-                let authorized = head
-                    .lines()
-                    .any(|l| l.eq_ignore_ascii_case("authorization: bearer test-token-1"));
+                let authorized = request
+                    .header("authorization")
+                    .is_some_and(|v| v == "Bearer test-token-1");
                 if !authorized {
                     respond(
                         &mut stream,
@@ -543,7 +510,7 @@ mod service_account {
                     return;
                 }
                 if method == "POST" && path == "/v4/spreadsheets" {
-                    let (status, reply) = Book::create(&mut books.lock().unwrap(), &body);
+                    let (status, reply) = Book::create(&mut books.lock().unwrap(), body);
                     respond(&mut stream, status, &reply).await;
                     return;
                 }
@@ -576,7 +543,7 @@ mod service_account {
                     .lock()
                     .unwrap()
                     .get_mut(&id)
-                    .map(|book| book.handle(method, &segments, query, &body))
+                    .map(|book| book.handle(method, &segments, query, body))
                     .unwrap_or(("404 Not Found", String::new()));
                 respond(&mut stream, status, &reply).await;
             });

@@ -701,8 +701,17 @@ impl Drop for AbortOnDrop {
 }
 
 /// The rowset that came inline with the query's answer.
+/// Whether the result is Arrow (else JSON): the reply's `queryResultFormat`, else whether it
+/// carried `rowsetBase64`.
+fn is_arrow(data: &QueryData) -> bool {
+    match data.query_result_format.as_deref() {
+        Some(format) => format.eq_ignore_ascii_case("arrow"),
+        None => data.rowset_base64.is_some(),
+    }
+}
+
 pub(crate) fn decode_inline(data: &QueryData) -> Result<Table> {
-    match &data.rowset_base64 {
+    match data.rowset_base64.as_ref().filter(|_| is_arrow(data)) {
         Some(b64) => {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(b64)
@@ -721,11 +730,7 @@ pub(crate) fn decode_inline(data: &QueryData) -> Result<Table> {
 
 /// One downloaded chunk, in the format of the query's answer.
 fn decode_chunk(data: &QueryData, bytes: &[u8]) -> Result<Table> {
-    let arrow = match data.query_result_format.as_deref() {
-        Some(format) => format.eq_ignore_ascii_case("arrow"),
-        None => data.rowset_base64.is_some(),
-    };
-    if arrow {
+    if is_arrow(data) {
         return from_arrow(&data.rowtype, bytes);
     }
     // JSON chunks are rows without the outer brackets.

@@ -191,24 +191,12 @@ impl SnowflakeConfig {
 
 /// A positive duration from seconds or text like `"30s"`; `None` for anything else.
 pub(crate) fn positive_duration(value: &Value) -> Option<std::time::Duration> {
-    match value {
-        Value::Integer(n) if *n > 0 => Some(std::time::Duration::from_secs(*n as u64)),
-        Value::String(s) => dataconn_core::Ttl::parse(s)
-            .ok()
-            .and_then(dataconn_core::Ttl::duration)
-            .filter(|d| !d.is_zero()),
-        _ => None,
-    }
+    ttl(value)
+        .and_then(dataconn_core::Ttl::duration)
+        .filter(|d| !d.is_zero())
 }
 
 /// The `ttl` option: seconds (0 for no cache) or text (`"10m"`, `"forever"`).
 pub(crate) fn ttl(value: &Value) -> Option<dataconn_core::Ttl> {
-    match value {
-        Value::Integer(0) => Some(dataconn_core::Ttl::NoCache),
-        Value::Integer(n) if *n > 0 => Some(dataconn_core::Ttl::For(
-            std::time::Duration::from_secs(*n as u64),
-        )),
-        Value::String(s) => dataconn_core::Ttl::parse(s).ok(),
-        _ => None,
-    }
+    dataconn_core::Ttl::from_toml(value).ok()
 }

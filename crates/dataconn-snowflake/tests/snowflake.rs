@@ -435,7 +435,7 @@ mod rare_replies {
 
     use arrow::array::AsArray;
     use arrow::datatypes::Int64Type;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     use tokio::net::TcpListener;
 
     #[derive(Default)]
@@ -497,45 +497,16 @@ mod rare_replies {
             };
             let counters = counters.clone();
             tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                // Read the head, then the body by content-length.
-                let head_end = loop {
-                    let n = stream.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break i + 4;
-                    }
+                let Some(request) = dataconn_testkit::http::read_request(&mut stream).await else {
+                    return;
                 };
-                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase()
-                            .strip_prefix("content-length:")
-                            .map(|v| v.trim().parse().unwrap_or(0))
-                    })
-                    .unwrap_or(0);
-                while buf.len() < head_end + length {
-                    let n = stream.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        break;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                }
-                let line = head.lines().next().unwrap_or_default().to_owned();
-                let token = head
-                    .lines()
-                    .find_map(|l| {
-                        l.strip_prefix("authorization: ")
-                            .or_else(|| l.strip_prefix("Authorization: "))
-                    })
+                let line = request.line.clone();
+                let head = request.head.clone();
+                let token = request
+                    .header("authorization")
                     .unwrap_or_default()
                     .to_owned();
-                let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
+                let body = request.body;
                 if line.starts_with("POST /queries/v1/query-request")
                     && body.contains("select slow")
                 {

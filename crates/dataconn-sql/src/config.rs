@@ -180,14 +180,7 @@ pub(crate) fn is_sqlite(dialect: &str) -> bool {
 
 /// A TTL-style value as a TTL: a number of seconds or a string such as `"10m"`.
 pub(crate) fn ttl_value(value: &Value) -> Result<Ttl, String> {
-    match value {
-        Value::Integer(i) if *i >= 0 => Ok(Ttl::from_secs_f64(*i as f64)),
-        Value::Float(f) if f.is_finite() && *f >= 0.0 => Ok(Ttl::from_secs_f64(*f)),
-        Value::String(s) => Ttl::parse(s).map_err(|e| e.message().to_owned()),
-        other => Err(format!(
-            "expected a duration such as \"30s\" or a number of seconds, found {other}"
-        )),
-    }
+    Ttl::from_toml(value).map_err(|e| e.message().to_owned())
 }
 
 fn duration_value(value: &Value) -> Result<Option<Duration>, String> {

@@ -25,6 +25,7 @@
 //! - errors are not cached;
 //! - secrets never appear in errors or `Debug` output.
 
+pub mod http;
 use std::sync::Arc;
 
 use arrow::array::AsArray;
