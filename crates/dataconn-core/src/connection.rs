@@ -182,6 +182,17 @@ pub trait Query: Connection {
     fn default_ttl(&self) -> Ttl {
         Ttl::Forever
     }
+
+    /// Bytes naming the version of the data `sql` reads (the ETags of the files it scans, for
+    /// example), asked before the cache on every query and made part of its key: when the data
+    /// changes, the key changes and the cached result is never served. The default is empty:
+    /// the TTL alone decides.
+    ///
+    /// # Errors
+    /// As [`Query::fetch`]: a missing source or bad parameters fail here, before the cache.
+    async fn data_version(&self, _sql: &str, _params: &Params) -> Result<Vec<u8>> {
+        Ok(Vec::new())
+    }
 }
 
 /// The cached, traced `query` builder for every [`Query`] connection. Do not implement this;
@@ -260,7 +271,8 @@ impl<'a, C: Query + ?Sized> QueryRequest<'a, C> {
         async move {
             let started = Instant::now();
             let scope = conn.cache_scope();
-            let key = scope.key("query", &self.sql, &self.params, &[]);
+            let version = conn.data_version(&self.sql, &self.params).await?;
+            let key = scope.key("query", &self.sql, &self.params, &version);
             let result = scope
                 .get_or_load(key, ttl, || conn.fetch(&self.sql, &self.params))
                 .await;

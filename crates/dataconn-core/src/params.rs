@@ -319,11 +319,18 @@ pub enum Dialect {
     MySql,
     /// Snowflake: `?` placeholders; backslash escapes in every string.
     Snowflake,
+    /// The embedded engine (DataFusion): `$name` placeholders, one value per distinct name.
+    /// `$name` is as long as `:name`, so positions in the engine's errors stay true.
+    DataFusion,
 }
 
 impl Dialect {
     fn numbered(self) -> bool {
         matches!(self, Dialect::Postgres)
+    }
+
+    fn named(self) -> bool {
+        matches!(self, Dialect::DataFusion)
     }
 
     fn backslash_escapes(self) -> bool {
@@ -336,7 +343,8 @@ impl Dialect {
 pub struct Rewritten {
     /// The SQL to send to the driver.
     pub sql: String,
-    /// The values, one per `?` placeholder, or one per distinct name for numbered placeholders.
+    /// The values, one per `?` placeholder, or one per distinct name for numbered and named
+    /// placeholders.
     pub values: Vec<Value>,
     /// The parameter name of each value, for messages.
     pub names: Vec<String>,
@@ -377,7 +385,14 @@ pub fn rewrite(sql: &str, params: &Params, dialect: Dialect) -> Result<Rewritten
                 if !used.contains(&name) {
                     used.push(name);
                 }
-                if !dialect.numbered() {
+                if dialect.named() {
+                    if !names.iter().any(|n| n == name) {
+                        values.push(value.clone());
+                        names.push(name.to_owned());
+                    }
+                    out.push('$');
+                    out.push_str(name);
+                } else if !dialect.numbered() {
                     out.push('?');
                     values.push(value.clone());
                     names.push(name.to_owned());
@@ -667,6 +682,12 @@ mod tests {
         );
         let r = rewrite("select :a, :b, :a", &p, Dialect::Postgres).unwrap();
         assert_eq!(r.sql, "select $1, $2, $1");
+        assert_eq!(r.values, vec![Value::Int(7), Value::Text("x".into())]);
+        let sql = "select :a, ':b', x::int, :b, :a";
+        let r = rewrite(sql, &p, Dialect::DataFusion).unwrap();
+        assert_eq!(r.sql, "select $a, ':b', x::int, $b, $a");
+        assert_eq!(r.sql.len(), sql.len(), "positions stay where the user wrote them");
+        assert_eq!(r.names, ["a", "b"]);
         assert_eq!(r.values, vec![Value::Int(7), Value::Text("x".into())]);
     }
 

@@ -1,0 +1,223 @@
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+//! The embedded SQL engine of dataconn: Apache DataFusion over the tables a connector names.
+//!
+//! Connectors without a database of their own (files, Google Sheets) answer `query(sql)` with
+//! it. A query goes in three steps:
+//!
+//! 1. [`Engine::prepare`] binds the `:name` parameters (as DataFusion `$name` parameters, never
+//!    spliced into the text), parses the SQL and lists the tables it reads;
+//! 2. the connector registers each of them: files straight from their object store
+//!    ([`Prepared::register_files`]; Parquet is read by ranges, only the columns and row groups
+//!    needed), or a table it already holds ([`Prepared::register_table`]);
+//! 3. [`Prepared::run`] plans, runs and collects the result as a [`dataconn_core::Table`].
+//!
+//! Identifiers are matched as written (no lower-casing), so a column `VendorID` is `VendorID`
+//! in SQL without quotes; function names and keywords are case-insensitive as usual.
+//! Errors say where in the SQL they are (line and column, with the line and a caret).
+
+mod error;
+mod files;
+mod values;
+
+use std::sync::Arc;
+
+use dataconn_core::{Dialect, Error, ErrorKind, Params, Result, Table};
+use datafusion::catalog::MemTable;
+use datafusion::common::{ParamValues, TableReference};
+use datafusion::execution::context::{SessionConfig, SessionContext};
+use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::sql::parser::Statement;
+
+pub use error::engine_error;
+pub use files::{FileFormat, FileSource};
+
+/// One engine per connection: DataFusion's runtime (memory pool, object store registry),
+/// shared by its queries. Each query gets a catalog of its own, so concurrent queries never
+/// see each other's tables.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    runtime: Arc<RuntimeEnv>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+impl Engine {
+    /// A new engine with DataFusion's defaults (one partition per core).
+    pub fn new() -> Engine {
+        Engine {
+            runtime: Arc::new(RuntimeEnv::default()),
+        }
+    }
+
+    fn config() -> SessionConfig {
+        let mut config = SessionConfig::new().with_information_schema(false);
+        let options = config.options_mut();
+        options.sql_parser.enable_ident_normalization = false;
+        options.sql_parser.collect_spans = true;
+        // Text comes back as Utf8, as from every other dataconn connector.
+        options.sql_parser.map_string_types_to_utf8view = false;
+        options.execution.parquet.schema_force_view_types = false;
+        config
+    }
+
+    /// Bind `params` to `sql`, parse it and find the tables it reads.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Parameter`] when the parameters do not match the SQL; [`ErrorKind::Query`]
+    /// for a syntax error, with its line and column.
+    pub fn prepare(&self, sql: &str, params: &Params) -> Result<Prepared> {
+        let bound = dataconn_core::rewrite(sql, params, Dialect::DataFusion)?;
+        let mut values = std::collections::HashMap::with_capacity(bound.values.len());
+        for (name, value) in bound.names.iter().zip(&bound.values) {
+            values.insert(name.clone(), values::scalar(name, value)?.into());
+        }
+        let ctx = SessionContext::new_with_config_rt(Engine::config(), self.runtime.clone());
+        let state = ctx.state();
+        let statement = state
+            .sql_to_statement(&bound.sql, &datafusion::config::Dialect::Generic)
+            .map_err(|e| engine_error(e, sql))?;
+        let references = state
+            .resolve_table_references(&statement)
+            .map_err(|e| engine_error(e, sql))?;
+        let mut tables: Vec<TableName> = Vec::new();
+        for reference in references {
+            if !tables.iter().any(|t| t.reference == reference) {
+                tables.push(TableName { reference });
+            }
+        }
+        Ok(Prepared {
+            ctx,
+            sql: sql.to_owned(),
+            statement,
+            values: ParamValues::Map(values),
+            tables,
+        })
+    }
+}
+
+/// A table the SQL reads, as written in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableName {
+    reference: TableReference,
+}
+
+impl TableName {
+    /// The name: the table part, or `schema.table` for a qualified one.
+    pub fn name(&self) -> String {
+        match &self.reference {
+            TableReference::Bare { table } => table.to_string(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Whether it was written with a schema or catalog (`a.b`): files and worksheets have
+    /// none, so this usually means a path that needs quotes (`'trips.csv'`).
+    pub fn is_qualified(&self) -> bool {
+        !matches!(self.reference, TableReference::Bare { .. })
+    }
+}
+
+/// A parsed query waiting for its tables; see the crate docs.
+pub struct Prepared {
+    ctx: SessionContext,
+    sql: String,
+    statement: Statement,
+    values: ParamValues,
+    tables: Vec<TableName>,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("sql", &dataconn_core::sql_fingerprint(&self.sql))
+            .field("tables", &self.tables)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Prepared {
+    /// The tables the SQL reads, each once (CTE names excluded).
+    pub fn tables(&self) -> &[TableName] {
+        &self.tables
+    }
+
+    /// Register a table the connector holds in memory under `name`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Internal`] when DataFusion refuses the table.
+    pub fn register_table(&self, name: &TableName, table: Table) -> Result<()> {
+        let provider = MemTable::try_new(table.schema().clone(), vec![table.batches().to_vec()])
+            .map_err(|e| engine_error(e, &self.sql))?;
+        self.ctx
+            .register_table(name.reference.clone(), Arc::new(provider))
+            .map_err(|e| engine_error(e, &self.sql))?;
+        Ok(())
+    }
+
+    /// Plan and run the query; the result as one table.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Query`] for SQL the engine refuses (with its position), the store's error
+    /// for files that cannot be read.
+    pub async fn run(self) -> Result<Table> {
+        let Prepared {
+            ctx,
+            sql,
+            statement,
+            values,
+            ..
+        } = self;
+        let fail = |e| engine_error(e, &sql);
+        let plan = ctx
+            .state()
+            .statement_to_plan(statement)
+            .await
+            .map_err(fail)?;
+        let plan = plan.with_param_values(values).map_err(fail)?;
+        let frame = ctx.execute_logical_plan(plan).await.map_err(fail)?;
+        let schema = Arc::new(frame.schema().as_arrow().clone());
+        let batches = frame.collect().await.map_err(fail)?;
+        let batches = batches.into_iter().filter(|b| b.num_rows() > 0).collect();
+        let schema = without_metadata(schema);
+        let batches = rebatch(&schema, batches)?;
+        Table::try_new(schema, batches)
+    }
+}
+
+/// The result's schema without DataFusion's field metadata, so that it compares equal to the
+/// batches' own.
+fn without_metadata(schema: arrow::datatypes::SchemaRef) -> arrow::datatypes::SchemaRef {
+    Arc::new(arrow::datatypes::Schema::new(schema.fields().clone()))
+}
+
+/// Put every batch under `schema` (DataFusion may carry metadata on the batches' schemas).
+fn rebatch(
+    schema: &arrow::datatypes::SchemaRef,
+    batches: Vec<arrow::array::RecordBatch>,
+) -> Result<Vec<arrow::array::RecordBatch>> {
+    batches
+        .into_iter()
+        .map(|b| {
+            if b.schema().fields() == schema.fields() && b.schema().metadata().is_empty() {
+                Ok(b)
+            } else {
+                arrow::array::RecordBatch::try_new(schema.clone(), b.columns().to_vec()).map_err(
+                    |e| {
+                        Error::new(
+                            ErrorKind::Internal,
+                            "the engine returned batches that do not fit the result's schema",
+                        )
+                        .with_source(e)
+                    },
+                )
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
