@@ -686,7 +686,11 @@ mod tests {
         let sql = "select :a, ':b', x::int, :b, :a";
         let r = rewrite(sql, &p, Dialect::DataFusion).unwrap();
         assert_eq!(r.sql, "select $a, ':b', x::int, $b, $a");
-        assert_eq!(r.sql.len(), sql.len(), "positions stay where the user wrote them");
+        assert_eq!(
+            r.sql.len(),
+            sql.len(),
+            "positions stay where the user wrote them"
+        );
         assert_eq!(r.names, ["a", "b"]);
         assert_eq!(r.values, vec![Value::Int(7), Value::Text("x".into())]);
     }

@@ -23,7 +23,8 @@ pub fn engine_error(err: DataFusionError, sql: &str) -> Error {
         .and_then(|d| d.span)
         .map(|span| (span.start.line as usize, span.start.column as usize))
         .filter(|(line, column)| *line > 0 && *column > 0)
-        .or_else(|| parser_position(&message));
+        .or_else(|| parser_position(&message))
+        .or_else(|| unknown_field(&message).and_then(|name| locate(sql, &name)));
     if let Some(diagnostic) = err.diagnostic() {
         for help in &diagnostic.helps {
             message.push_str(&format!("; {}", help.message));
@@ -79,6 +80,30 @@ fn parser_position(message: &str) -> Option<(usize, usize)> {
     Some((line.trim().parse().ok()?, column.parse().ok()?))
 }
 
+/// The column named by DataFusion's "No field named x." (its last part, unquoted).
+fn unknown_field(message: &str) -> Option<String> {
+    let at = message.find("No field named ")?;
+    let rest = &message[at + "No field named ".len()..];
+    let name = rest.split(". ").next()?.trim_end_matches('.');
+    let last = name.rsplit('.').next()?.trim_matches('"');
+    (!last.is_empty()).then(|| last.to_owned())
+}
+
+/// Line and column (from 1) of the first whole-word `word` in `sql`.
+fn locate(sql: &str, word: &str) -> Option<(usize, usize)> {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    for (line_no, line) in sql.lines().enumerate() {
+        for (at, _) in line.match_indices(word) {
+            let before = line[..at].chars().next_back();
+            let after = line[at + word.len()..].chars().next();
+            if !before.is_some_and(ident) && !after.is_some_and(ident) {
+                return Some((line_no + 1, line[..at].chars().count() + 1));
+            }
+        }
+    }
+    None
+}
+
 fn strip_parser_position(message: &str) -> &str {
     match message.rfind(" at Line: ") {
         Some(at) => &message[..at],
@@ -99,5 +124,17 @@ mod tests {
             "sql parser error: Expected: end of statement, found: x"
         );
         assert_eq!(parser_position("no position here"), None);
+    }
+
+    #[test]
+    fn unknown_columns_are_found_in_the_sql() {
+        let m = "Schema error: No field named vendr. Valid fields are t.vendor.";
+        assert_eq!(unknown_field(m).as_deref(), Some("vendr"));
+        assert_eq!(
+            unknown_field("No field named t.\"Qty\". Valid").as_deref(),
+            Some("Qty")
+        );
+        let sql = "select vendor, vendr_x,\n  sum(x) from t group by vendr";
+        assert_eq!(locate(sql, "vendr"), Some((2, 26)));
     }
 }

@@ -18,7 +18,8 @@ use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::execution::context::SessionState;
-use futures::{StreamExt, TryStreamExt};
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use object_store::{ObjectMeta, ObjectStore};
 use url::Url;
 
@@ -141,22 +142,12 @@ impl Prepared {
                 .register_object_store(&store_url, file.store.clone());
             urls.push(listing);
         }
-        let schemas: Vec<SchemaRef> = futures::stream::iter(&files)
-            .map(|file| {
-                let (state, reader) = (&state, &reader);
-                async move {
-                    reader
-                        .infer_schema(state, &file.store, std::slice::from_ref(&file.meta))
-                        .await
-                        .map_err(|e| {
-                            Error::new(
-                                ErrorKind::TypeConversion,
-                                format!("{} could not be read as {format:?}", file.url),
-                            )
-                            .with_source(engine_error(e, &self.sql))
-                        })
-                }
-            })
+        // Boxed first, so that the stream's future is Send for any caller.
+        let reads: Vec<BoxFuture<'_, Result<SchemaRef>>> = files
+            .iter()
+            .map(|file| file_schema(&state, reader.as_ref(), file, format, &self.sql).boxed())
+            .collect();
+        let schemas: Vec<SchemaRef> = futures::stream::iter(reads)
             .buffered(16)
             .try_collect()
             .await?;
@@ -171,6 +162,69 @@ impl Prepared {
             .map_err(|e| engine_error(e, &self.sql))?;
         Ok(())
     }
+}
+
+/// The schema of one file, as `format` reads it.
+async fn file_schema(
+    state: &SessionState,
+    reader: &dyn DataFusionFormat,
+    file: &FileSource,
+    format: FileFormat,
+    sql: &str,
+) -> Result<SchemaRef> {
+    let unreadable = |why: String| {
+        Error::new(
+            ErrorKind::TypeConversion,
+            format!("{} could not be read as {format:?}: {why}", file.url),
+        )
+    };
+    if format == FileFormat::Arrow {
+        // DataFusion 55 cannot read an IPC file's schema from a streamed GET (anything but
+        // the local filesystem): read it from the file's footer ourselves.
+        return arrow_schema(file).await.map_err(unreadable);
+    }
+    reader
+        .infer_schema(state, &file.store, std::slice::from_ref(&file.meta))
+        .await
+        .map_err(|e| unreadable(engine_error(e, sql).message().to_owned()))
+}
+
+/// The schema of an Arrow IPC object: from the footer of the file format (two ranged reads),
+/// else from the first message of the stream format.
+async fn arrow_schema(file: &FileSource) -> std::result::Result<SchemaRef, String> {
+    use object_store::ObjectStoreExt;
+    const MAGIC: &[u8] = b"ARROW1";
+    let (store, path, size) = (&file.store, &file.meta.location, file.meta.size);
+    if size >= 18 {
+        let tail = store
+            .get_range(path, size - 10..size)
+            .await
+            .map_err(|e| e.to_string())?;
+        if &tail[4..] == MAGIC {
+            let footer_len = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+            let start = (size - 10)
+                .checked_sub(footer_len)
+                .ok_or("the footer is longer than the file")?;
+            let footer = store
+                .get_range(path, start..size - 10)
+                .await
+                .map_err(|e| e.to_string())?
+                .to_vec();
+            let footer = arrow::ipc::root_as_footer(&footer).map_err(|e| e.to_string())?;
+            let schema = footer.schema().ok_or("the footer holds no schema")?;
+            return Ok(Arc::new(arrow::ipc::convert::fb_to_schema(schema)));
+        }
+    }
+    let bytes = store
+        .get(path)
+        .await
+        .map_err(|e| e.to_string())?
+        .bytes()
+        .await
+        .map_err(|e| e.to_string())?;
+    let reader = arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)
+        .map_err(|e| e.to_string())?;
+    Ok(reader.schema())
 }
 
 /// One schema for every file: the same column names in the same order; the same types, or

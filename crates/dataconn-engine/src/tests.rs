@@ -187,3 +187,29 @@ async fn parameters_of_every_kind_bind() {
     }
     assert_eq!(table.column("n").unwrap().as_boolean().value(0), true);
 }
+
+#[tokio::test]
+async fn arrow_ipc_files_are_read_from_a_store() {
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let batch = RecordBatch::try_from_iter([
+        ("id", Arc::new(Int64Array::from(vec![1, 2])) as _),
+        ("who", Arc::new(StringArray::from(vec!["a", "b"])) as _),
+    ])
+    .unwrap();
+    let mut bytes = Vec::new();
+    let mut writer = arrow::ipc::writer::FileWriter::try_new(&mut bytes, &batch.schema()).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    drop(writer);
+    let file = put(&store, "snap.arrow", bytes).await;
+    let prepared = Engine::new()
+        .prepare("select sum(id) as s from 'snap.arrow'", &Params::new())
+        .unwrap();
+    let t = prepared.tables()[0].clone();
+    prepared
+        .register_files(&t, vec![file], FileFormat::Arrow)
+        .await
+        .unwrap();
+    let table = prepared.run().await.unwrap();
+    assert_eq!(ints(&table, "s"), [3]);
+}

@@ -54,6 +54,9 @@ pub struct FilesConnection {
     name: String,
     state: RwLock<State>,
     closed: AtomicBool,
+    /// The SQL engine of `query()`, with its Parquet metadata cache.
+    #[cfg(feature = "query")]
+    engine: dataconn_engine::Engine,
 }
 
 impl std::fmt::Debug for FilesConnection {
@@ -93,6 +96,8 @@ impl FilesConnection {
                 cache: ctx.cache,
             }),
             closed: AtomicBool::new(false),
+            #[cfg(feature = "query")]
+            engine: dataconn_engine::Engine::new(),
         };
         // Cloud stores are checked now, so that bad credentials or a missing bucket fail here.
         if matches!(
@@ -121,6 +126,17 @@ impl FilesConnection {
 
     pub(crate) fn default_ttl(&self) -> Ttl {
         self.stores().settings().ttl
+    }
+
+    /// The tables named in the section, for `query()`.
+    #[cfg_attr(not(feature = "query"), allow(dead_code))]
+    pub(crate) fn named_tables(&self) -> Vec<(String, crate::config::NamedTable)> {
+        self.stores().settings().tables.clone()
+    }
+
+    #[cfg(feature = "query")]
+    pub(crate) fn engine(&self) -> &dataconn_engine::Engine {
+        &self.engine
     }
 
     pub(crate) fn credential_source(&self) -> String {
@@ -398,6 +414,10 @@ impl Connection for FilesConnection {
     }
 
     fn as_read(&self) -> Option<&dyn ReadTable> {
+        Some(self)
+    }
+
+    fn as_query(&self) -> Option<&dyn dataconn_core::Query> {
         Some(self)
     }
 }

@@ -1,7 +1,8 @@
 //! The `[connections.<name>]` keys of the files connector, and the object_store options they
 //! become.
 //!
-//! Our own keys: `protocol`, `root` (alias `url`), `ttl`. Every other key configures the
+//! Our own keys: `protocol`, `root` (alias `url`), `ttl`, `retries`, `retry_timeout`, and
+//! `tables` (names for paths in `query()`). Every other key configures the
 //! object store and may be written the way fsspec users already have it (`key`, `secret`,
 //! `endpoint_url`, `client_kwargs.region_name`, `anon`; a GCS service account as the section
 //! itself or as `token`; an Azure `connection_string`) or with object_store's own names
@@ -14,6 +15,8 @@ use std::path::PathBuf;
 
 use dataconn_core::{ConnectionConfig, Error, ErrorKind, Result, Ttl, closest};
 use toml::{Table, Value};
+
+use crate::format::Format;
 
 /// Where files live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -72,7 +75,105 @@ impl Protocol {
 }
 
 /// Keys the connector itself reads.
-const OWN_KEYS: &[&str] = &["protocol", "root", "url", "ttl", "retries", "retry_timeout"];
+const OWN_KEYS: &[&str] = &[
+    "protocol",
+    "root",
+    "url",
+    "ttl",
+    "retries",
+    "retry_timeout",
+    "tables",
+];
+
+/// Keys of one entry of `tables` written as a table.
+const TABLE_KEYS: &[&str] = &["path", "format", "delimiter", "header"];
+
+/// A table named in `[connections.<name>.tables]`, for `query()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NamedTable {
+    /// A path or glob, relative to the root like any other.
+    pub(crate) path: String,
+    /// The format, when the names do not say it.
+    pub(crate) format: Option<Format>,
+    /// The CSV delimiter.
+    pub(crate) delimiter: Option<u8>,
+    /// Whether CSV files have a header row.
+    pub(crate) has_header: bool,
+}
+
+/// `tables = { trips = "trips/*.parquet", raw = { path = "raw/*.txt", format = "csv",
+/// delimiter = "|" } }`, every problem added to `problems`.
+fn named_tables(
+    config: &ConnectionConfig,
+    problems: &mut Vec<String>,
+) -> Vec<(String, NamedTable)> {
+    let Some(value) = config.get("tables") else {
+        return Vec::new();
+    };
+    let origin = config.origin("tables");
+    let Some(entries) = value.as_table() else {
+        problems.push(format!(
+            "expected `tables` to be a table of name = \"path\" ({origin}), found {}",
+            value.type_str()
+        ));
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (name, entry) in entries {
+        let mut table = NamedTable {
+            path: String::new(),
+            format: None,
+            delimiter: None,
+            has_header: true,
+        };
+        match entry {
+            Value::String(path) => table.path = path.clone(),
+            Value::Table(keys) => {
+                for (key, v) in keys {
+                    match (key.as_str(), v) {
+                        ("path", Value::String(p)) => table.path = p.clone(),
+                        ("format", Value::String(f)) => match Format::from_name(f) {
+                            Some(Format::Text) | None => problems.push(format!(
+                                "expected `tables.{name}.format` to be csv, tsv, parquet, json, jsonl or arrow ({origin}), found {f:?}"
+                            )),
+                            Some(format) => table.format = Some(format),
+                        },
+                        ("delimiter", Value::String(d)) if d.len() == 1 => {
+                            table.delimiter = Some(d.as_bytes()[0]);
+                        }
+                        ("header", Value::Boolean(b)) => table.has_header = *b,
+                        (known, other) if TABLE_KEYS.contains(&known) => problems.push(format!(
+                            "expected `tables.{name}.{known}` to be {} ({origin}), found {other}",
+                            match known {
+                                "delimiter" => "one character such as \"|\"",
+                                "header" => "true or false",
+                                _ => "a string",
+                            }
+                        )),
+                        (unknown, _) => problems.push(format!(
+                            "unknown key `tables.{name}.{unknown}` ({origin}){}",
+                            closest(unknown, TABLE_KEYS)
+                                .map(|k| format!("; did you mean `{k}`?"))
+                                .unwrap_or_default()
+                        )),
+                    }
+                }
+            }
+            other => problems.push(format!(
+                "expected `tables.{name}` to be a path or a table with `path` ({origin}), found {}",
+                other.type_str()
+            )),
+        }
+        if table.path.is_empty() && matches!(entry, Value::String(_) | Value::Table(_)) {
+            problems.push(format!(
+                "expected `tables.{name}` to name a path ({origin}), found none"
+            ));
+            continue;
+        }
+        out.push((name.clone(), table));
+    }
+    out
+}
 
 /// fsspec spellings, shown in suggestions with object_store's names.
 const KNOWN_ALIASES: &[&str] = &[
@@ -133,6 +234,8 @@ pub(crate) struct Settings {
     /// No retry starts after this long since the first attempt.
     pub(crate) retry_timeout: std::time::Duration,
     pub(crate) sensitive: Vec<String>,
+    /// Tables named for `query()`.
+    pub(crate) tables: Vec<(String, NamedTable)>,
 }
 
 fn value_text(value: &Value) -> String {
@@ -232,6 +335,7 @@ pub(crate) fn settings(config: &ConnectionConfig) -> Result<Settings> {
             }
         },
     };
+    let tables = named_tables(config, &mut problems);
     let store_keys: Table = config
         .options()
         .iter()
@@ -276,6 +380,7 @@ pub(crate) fn settings(config: &ConnectionConfig) -> Result<Settings> {
         retries,
         retry_timeout,
         sensitive: config.sensitive_values(),
+        tables,
     })
 }
 

@@ -21,6 +21,9 @@
 //! - The cache key holds each object's ETag: a changed file is never served stale.
 //! - `write`, `put_bytes`, `delete`, `exists`, `list`, `open`, `read_text`, `read_bytes`; a write
 //!   drops cached reads and never leaves a partial object.
+//! - `query(sql)` (feature `query`): SQL over the files on the embedded engine (DataFusion):
+//!   `select vendor, avg(fare) from 'trips/*.parquet' group by vendor`, or names from
+//!   `[connections.<name>.tables]`; `:params` bound, results cached, keyed by the files' ETags.
 //!
 //! # Features
 //! | feature | enables |
@@ -29,11 +32,13 @@
 //! | `s3` | Amazon S3 and S3-compatible stores |
 //! | `gcs` | Google Cloud Storage |
 //! | `azure` | Azure Blob Storage |
+//! | `query` | `query(sql)` on the embedded SQL engine (Apache DataFusion) |
 
 mod backend;
 mod config;
 mod decode;
 mod format;
+mod query;
 mod read;
 mod store;
 mod write;

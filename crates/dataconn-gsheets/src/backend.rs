@@ -269,18 +269,14 @@ impl GSheetsConnection {
         Ok((source, state.cache.clone()))
     }
 
-    /// SQL over worksheets (each worksheet a table by its title) arrives with the embedded SQL
-    /// engine; until then this says so.
-    ///
-    /// # Errors
-    /// Always [`ErrorKind::Unsupported`] in this build.
-    pub async fn query(&self, sql: &str) -> Result<Table> {
-        let _ = sql;
-        Err(self.fail(Error::new(
-            ErrorKind::Unsupported,
-            "expected SQL over worksheets, found it not available in this build: it comes with \
-             the embedded SQL engine; read worksheets with `read` meanwhile",
-        )))
+    /// Whether this connection reads a public sheet (no service account).
+    #[cfg_attr(not(feature = "query"), allow(dead_code))]
+    pub(crate) fn is_public(&self) -> bool {
+        self.read_state().api.is_none()
+    }
+
+    pub(crate) fn scope(&self) -> CacheScope {
+        self.read_state().cache.clone()
     }
 
     /// The service account's API hub, the configured spreadsheet and the cache scope; a public
@@ -390,6 +386,10 @@ impl Connection for GSheetsConnection {
     }
 
     fn as_read(&self) -> Option<&dyn ReadTable> {
+        Some(self)
+    }
+
+    fn as_query(&self) -> Option<&dyn dataconn_core::Query> {
         Some(self)
     }
 }

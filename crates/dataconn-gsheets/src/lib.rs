@@ -11,13 +11,15 @@
 //! Public sheets are read through the CSV export URL (no credentials); with a service account
 //! the Sheets v4 API (google-sheets4) reads and writes (`update`, `append`, `clear`, `create`).
 //! Reads take a header row, `usecols`, `nrows`, `skiprows` and a render option, infer a type
-//! per column and are cached (one hour by default). `query` over worksheets comes with the
-//! embedded SQL engine. See `docs/connectors/gsheets.md`.
+//! per column and are cached (one hour by default). `query(sql)` (cargo feature `query`) runs
+//! SQL over worksheets on the embedded engine (`select * from "Orders" where qty > :min`).
+//! See `docs/connectors/gsheets.md`.
 
 mod backend;
 mod config;
 mod infer;
 mod public;
+mod query;
 mod read;
 mod service;
 mod spreadsheet;

@@ -1168,12 +1168,6 @@ mod writes {
             "a",
             Arc::new(StringArray::from(vec!["x"])) as ArrayRef,
         )]);
-        let err = sheets.query("select * from Sheet1").await.unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Unsupported);
-        assert!(
-            err.to_string().contains("not available in this build"),
-            "{err}"
-        );
         for err in [
             sheets.update(0u64, &t).await.unwrap_err(),
             sheets.append(0u64, &t).await.unwrap_err(),
@@ -1188,5 +1182,125 @@ mod writes {
             assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
             assert!(err.to_string().contains("service account"), "{err}");
         }
+    }
+}
+
+/// `query(sql)` over worksheets, on the embedded engine.
+mod query {
+    use std::sync::atomic::Ordering;
+
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::Int64Type;
+    use dataconn_core::{ErrorKind, QueryExt};
+    use dataconn_gsheets::WorksheetRef;
+
+    use super::service_account::{fixture, open_service};
+
+    #[tokio::test]
+    async fn worksheets_join_by_title_and_gid_with_params_and_cached_reads() {
+        let Some(f) = fixture().await else { return };
+        let sheets = open_service(&f, "sql").await;
+        let sql = "select s.a + s.b as total, d.item from \"Sheet1\" s \
+                   cross join \"My Data\" d where d.item <> :skip";
+        let t = sheets.query(sql).param("skip", "cup").await.unwrap();
+        assert_eq!(t.num_rows(), 1);
+        assert_eq!(
+            t.column("total")
+                .unwrap()
+                .as_primitive::<Int64Type>()
+                .value(0),
+            3
+        );
+        assert_eq!(t.column("item").unwrap().as_string::<i32>().value(0), "pen");
+
+        // A worksheet by gid; its read is the cached one the join already made.
+        let n = sheets
+            .query("select count(*) as n from \"55\" where \"in stock\"")
+            .await
+            .unwrap();
+        assert_eq!(
+            n.column("n").unwrap().as_primitive::<Int64Type>().value(0),
+            1
+        );
+
+        // A write drops cached reads and results: the next query sees it.
+        let more = dataconn_core::Table::from_batch(
+            arrow::array::RecordBatch::try_from_iter([
+                (
+                    "a",
+                    std::sync::Arc::new(arrow::array::Int64Array::from(vec![10])) as _,
+                ),
+                (
+                    "b",
+                    std::sync::Arc::new(arrow::array::Int64Array::from(vec![20])) as _,
+                ),
+            ])
+            .unwrap(),
+        );
+        sheets
+            .update(WorksheetRef::Title("Sheet1".into()), &more)
+            .await
+            .unwrap();
+        let t = sheets.query(sql).param("skip", "cup").await.unwrap();
+        assert_eq!(
+            t.column("total")
+                .unwrap()
+                .as_primitive::<Int64Type>()
+                .value(0),
+            30
+        );
+
+        let err = sheets.query("select * from \"Nope\"").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+        assert!(
+            err.to_string().contains("\"My Data\" (gid 55)"),
+            "lists the worksheets: {err}"
+        );
+
+        let err = sheets
+            .query("select item, nope from \"My Data\"")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Query, "{err}");
+        assert!(err.to_string().contains("line 1, column 14"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_public_sheet_answers_sql_on_its_worksheet_and_refuses_two_titles() {
+        let (base, counters) = super::server().await;
+        let sheets = super::open(&base, super::PUBLIC).await;
+        let t = sheets
+            .query("select name, qty from \"Sheet1\" where qty >= :min order by qty")
+            .param("min", 2)
+            .await
+            .unwrap();
+        assert_eq!(t.num_rows(), 1);
+        assert_eq!(t.column("name").unwrap().as_string::<i32>().value(0), "tom");
+        let exports = counters.exports.load(Ordering::SeqCst);
+        let again = sheets
+            .query("select name, qty from \"Sheet1\" where qty >= :min order by qty")
+            .param("min", 2)
+            .await
+            .unwrap();
+        assert_eq!(again.num_rows(), 1);
+        assert_eq!(counters.exports.load(Ordering::SeqCst), exports, "cached");
+        let nulls = sheets
+            .query("select count(*) as n from \"Sheet1\" where qty is null")
+            .await
+            .unwrap();
+        let n = nulls.column("n").unwrap();
+        assert!(!n.is_null(0));
+        assert_eq!(n.as_primitive::<Int64Type>().value(0), 1);
+
+        let err = sheets
+            .query("select * from \"Sheet1\" join \"Sheet2\" using (name)")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+        assert!(
+            err.to_string().contains("Sheet1, Sheet2")
+                || err.to_string().contains("Sheet2, Sheet1"),
+            "{err}"
+        );
     }
 }

@@ -6,5 +6,6 @@ mod config;
 mod conformance;
 mod http;
 mod interop;
+mod query;
 mod round_trips;
 mod stores;
