@@ -5,6 +5,7 @@
 #   scripts/bench.sh files                 # Parquet and CSV, local and on S3 (moto), vs pandas
 #   scripts/bench.sh cache                 # cache hits by tier (local, Redis) vs re-running
 #   scripts/bench.sh snowflake             # fakesnow into Arrow vs the official Python connector
+#   scripts/bench.sh query                 # SQL over a Parquet file vs DuckDB (Python)
 #   ROWS=100000 scripts/bench.sh sql       # a quicker look
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,8 +18,8 @@ if [ "$name" = snowflake ]; then
     eval "$(scripts/peers.sh start)"
     export BENCH_PYTHON="$PWD/target/peers/venv/bin/python"
 fi
-if [ "$name" = sql ] || [ "$name" = files ]; then
-    eval "$(scripts/peers.sh start)"
+if [ "$name" = sql ] || [ "$name" = files ] || [ "$name" = query ]; then
+    [ "$name" = query ] || eval "$(scripts/peers.sh start)"
     venv=target/bench-venv
     if [ ! -f "$venv/.ready" ] || [ benches/python/requirements.txt -nt "$venv/.ready" ]; then
         python3 -m venv "$venv"

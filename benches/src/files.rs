@@ -6,90 +6,15 @@
 //! bool) is written once as Parquet and CSV under `target/bench-data/files/` and uploaded to
 //! moto's S3 (`DATACONN_TEST_S3_ENDPOINT`). `ROWS=100000` for a quicker look.
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow::array::RecordBatch;
 use dataconn::files::{FilesConnection, Format};
-use dataconn::{Connections, Secrets, Table, Ttl};
+use dataconn::{Connections, Secrets, Ttl};
+use dataconn_benches::data::{rows_wanted, table};
 use object_store::{ObjectStore, ObjectStoreExt};
-
-fn rows_wanted() -> usize {
-    std::env::var("ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000)
-}
-
-fn table(rows: usize) -> Table {
-    let mut batches = Vec::new();
-    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut start = 0usize;
-    while start < rows {
-        let n = (rows - start).min(65_536);
-        let mut vals = Vec::with_capacity(n);
-        for _ in 0..n {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            vals.push(state);
-        }
-        let ids: Vec<i64> = (start..start + n).map(|i| i as i64).collect();
-        let batch = RecordBatch::try_from_iter([
-            ("id", Arc::new(Int64Array::from(ids.clone())) as ArrayRef),
-            (
-                "qty",
-                Arc::new(Int64Array::from_iter_values(
-                    vals.iter().map(|v| (v % 1000) as i64),
-                )) as ArrayRef,
-            ),
-            (
-                "price",
-                Arc::new(Float64Array::from_iter_values(
-                    vals.iter().map(|v| (v % 100_000) as f64 / 100.0),
-                )) as ArrayRef,
-            ),
-            (
-                "ratio",
-                Arc::new(Float64Array::from_iter_values(
-                    vals.iter().map(|v| (v % 1_000_003) as f64 / 1_000_003.0),
-                )) as ArrayRef,
-            ),
-            (
-                "name",
-                Arc::new(StringArray::from_iter(ids.iter().zip(&vals).map(
-                    |(i, v)| (i % 7 != 0).then(|| format!("customer-{}", v % 100_000)),
-                ))) as ArrayRef,
-            ),
-            (
-                "created",
-                Arc::new(StringArray::from_iter_values(vals.iter().map(|v| {
-                    format!(
-                        "2024-{:02}-{:02} {:02}:{:02}:{:02}",
-                        1 + v % 12,
-                        1 + (v >> 8) % 28,
-                        (v >> 16) % 24,
-                        (v >> 24) % 60,
-                        (v >> 32) % 60
-                    )
-                }))) as ArrayRef,
-            ),
-            (
-                "flag",
-                Arc::new(BooleanArray::from_iter(
-                    vals.iter().map(|v| Some(v & 1 == 1)),
-                )) as ArrayRef,
-            ),
-        ])
-        .expect("bench batch");
-        batches.push(batch);
-        start += n;
-    }
-    let schema = batches[0].schema();
-    Table::try_new(schema, batches).expect("bench table")
-}
 
 fn hub(text: &str) -> Connections {
     Connections::builder()
@@ -144,9 +69,7 @@ fn row(name: &str, seconds: Option<f64>, raw: f64) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let rows = rows_wanted();
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data/files");
-    std::fs::create_dir_all(&dir).expect("bench dir");
-    let dir = dir.canonicalize().expect("bench dir path");
+    let dir = dataconn_benches::data::dir();
     let local = hub(&format!(
         "[connections.local]\ntype = \"files\"\nroot = \"{}\"\n",
         dir.display()

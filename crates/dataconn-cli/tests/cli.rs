@@ -287,10 +287,8 @@ fn bad_secrets_file_exits_3_with_file_line_and_column() {
     );
 }
 
-#[test]
-fn read_gives_a_files_table_in_any_output_format() {
-    let ws = Workspace::new();
-    fs::write(ws.path("pets.csv"), "person,legs\njerry,0\nbarbara,4\n").unwrap();
+/// A secrets file with one files connection, `disk`, rooted at the workspace.
+fn files_secrets(ws: &Workspace) -> PathBuf {
     let files = ws.path("files.toml");
     fs::write(
         &files,
@@ -300,6 +298,14 @@ fn read_gives_a_files_table_in_any_output_format() {
         ),
     )
     .unwrap();
+    files
+}
+
+#[test]
+fn read_gives_a_files_table_in_any_output_format() {
+    let ws = Workspace::new();
+    fs::write(ws.path("pets.csv"), "person,legs\njerry,0\nbarbara,4\n").unwrap();
+    let files = files_secrets(&ws);
     let out = Command::new(env!("CARGO_BIN_EXE_dataconn"))
         .args([
             "--secrets",
@@ -332,6 +338,34 @@ fn read_gives_a_files_table_in_any_output_format() {
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("nope.csv") && stderr(&out).contains("not-found"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn query_runs_sql_over_files_with_parameters() {
+    let ws = Workspace::new();
+    fs::write(
+        ws.path("pets.csv"),
+        "person,legs\njerry,0\nbarbara,4\ntom,4\n",
+    )
+    .unwrap();
+    let files = files_secrets(&ws);
+    let run = |sql: &str| {
+        Command::new(env!("CARGO_BIN_EXE_dataconn"))
+            .args(["--secrets", files.to_str().unwrap(), "query", "disk", sql])
+            .args(["-p", "legs=4", "--format", "csv"])
+            .output()
+            .unwrap()
+    };
+    let out = run("select person from 'pets.csv' where legs = :legs order by person");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "person\nbarbara\ntom\n");
+    let out = run("select persn from 'pets.csv' where legs = :legs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("persn") && stderr(&out).contains("line 1, column 8"),
         "{}",
         stderr(&out)
     );

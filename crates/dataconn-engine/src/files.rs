@@ -133,12 +133,12 @@ impl Prepared {
                 format!("expected files for the table {}, found none", name.name()),
             ));
         }
-        let state = self.ctx.state();
+        let state = self.ctx().state();
         let reader = format.datafusion(&state);
         let mut urls = Vec::with_capacity(files.len());
         for file in &files {
             let (store_url, listing) = file.urls()?;
-            self.ctx
+            self.ctx()
                 .register_object_store(&store_url, file.store.clone());
             urls.push(listing);
         }
@@ -157,7 +157,7 @@ impl Prepared {
             .with_listing_options(options)
             .with_schema(schema);
         let table = ListingTable::try_new(config).map_err(|e| engine_error(e, &self.sql))?;
-        self.ctx
+        self.ctx()
             .register_table(name.reference.clone(), Arc::new(table))
             .map_err(|e| engine_error(e, &self.sql))?;
         Ok(())

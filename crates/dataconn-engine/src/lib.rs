@@ -19,14 +19,15 @@ mod error;
 mod files;
 mod values;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use dataconn_core::{Dialect, Error, ErrorKind, Params, Result, Table};
 use datafusion::catalog::MemTable;
 use datafusion::common::{ParamValues, TableReference};
 use datafusion::execution::context::{SessionConfig, SessionContext};
 use datafusion::execution::runtime_env::RuntimeEnv;
-use datafusion::sql::parser::Statement;
+use datafusion::sql::parser::{DFParserBuilder, Statement};
+use datafusion::sql::resolve::resolve_table_references;
 
 pub use error::engine_error;
 pub use files::{FileFormat, FileSource};
@@ -75,14 +76,25 @@ impl Engine {
         for (name, value) in bound.names.iter().zip(&bound.values) {
             values.insert(name.clone(), values::scalar(name, value)?.into());
         }
-        let ctx = SessionContext::new_with_config_rt(Engine::config(), self.runtime.clone());
-        let state = ctx.state();
-        let statement = state
-            .sql_to_statement(&bound.sql, &datafusion::config::Dialect::Generic)
+        // Parsed without a session: a cache hit only needs the table names.
+        let mut statements = DFParserBuilder::new(bound.sql.as_str())
+            .build()
+            .and_then(|mut parser| parser.parse_statements())
             .map_err(|e| engine_error(e, sql))?;
-        let references = state
-            .resolve_table_references(&statement)
-            .map_err(|e| engine_error(e, sql))?;
+        let statement = match (statements.pop_front(), statements.len()) {
+            (Some(statement), 0) => statement,
+            (first, more) => {
+                return Err(Error::new(
+                    ErrorKind::Query,
+                    format!(
+                        "expected one SQL statement, found {}",
+                        usize::from(first.is_some()) + more
+                    ),
+                ));
+            }
+        };
+        let (references, _) =
+            resolve_table_references(&statement, false).map_err(|e| engine_error(e, sql))?;
         let mut tables: Vec<TableName> = Vec::new();
         for reference in references {
             if !tables.iter().any(|t| t.reference == reference) {
@@ -90,7 +102,8 @@ impl Engine {
             }
         }
         Ok(Prepared {
-            ctx,
+            runtime: self.runtime.clone(),
+            ctx: OnceLock::new(),
             sql: sql.to_owned(),
             statement,
             values: ParamValues::Map(values),
@@ -123,7 +136,9 @@ impl TableName {
 
 /// A parsed query waiting for its tables; see the crate docs.
 pub struct Prepared {
-    ctx: SessionContext,
+    runtime: Arc<RuntimeEnv>,
+    /// Made on first use: a query answered from the cache never needs one.
+    ctx: OnceLock<SessionContext>,
     sql: String,
     statement: Statement,
     values: ParamValues,
@@ -140,6 +155,13 @@ impl std::fmt::Debug for Prepared {
 }
 
 impl Prepared {
+    /// The session holding this query's tables.
+    fn ctx(&self) -> &SessionContext {
+        self.ctx.get_or_init(|| {
+            SessionContext::new_with_config_rt(Engine::config(), self.runtime.clone())
+        })
+    }
+
     /// The tables the SQL reads, each once (CTE names excluded).
     pub fn tables(&self) -> &[TableName] {
         &self.tables
@@ -152,7 +174,7 @@ impl Prepared {
     pub fn register_table(&self, name: &TableName, table: Table) -> Result<()> {
         let provider = MemTable::try_new(table.schema().clone(), vec![table.batches().to_vec()])
             .map_err(|e| engine_error(e, &self.sql))?;
-        self.ctx
+        self.ctx()
             .register_table(name.reference.clone(), Arc::new(provider))
             .map_err(|e| engine_error(e, &self.sql))?;
         Ok(())
@@ -164,8 +186,8 @@ impl Prepared {
     /// [`ErrorKind::Query`] for SQL the engine refuses (with its position), the store's error
     /// for files that cannot be read.
     pub async fn run(self) -> Result<Table> {
+        let ctx = self.ctx().clone();
         let Prepared {
-            ctx,
             sql,
             statement,
             values,

@@ -71,7 +71,7 @@ mod engine {
     use crate::backend::FilesConnection;
     use crate::config::NamedTable;
     use crate::format::{Compression, Format};
-    use crate::read::objects;
+    use crate::read::{object_version, objects};
     use crate::store::Location;
 
     /// Where one table of the SQL comes from.
@@ -89,16 +89,8 @@ mod engine {
         /// The URLs, ETags, times and sizes of its objects, for the cache key.
         fn version(&self, out: &mut Vec<u8>) {
             for (location, meta) in &self.objects {
-                out.extend(
-                    format!(
-                        "{}|{:?}|{}|{}\n",
-                        location.url,
-                        meta.e_tag,
-                        meta.last_modified.timestamp_nanos_opt().unwrap_or_default(),
-                        meta.size
-                    )
-                    .into_bytes(),
-                );
+                out.extend(object_version(location, meta).into_bytes());
+                out.push(b'\n');
             }
         }
     }
@@ -147,7 +139,8 @@ mod engine {
             let found = match objects(conn, &path).await {
                 Ok(found) => found,
                 Err(e) if e.kind() == ErrorKind::NotFound && entry.is_none() => {
-                    return Err(unknown_table(&name, &named, e));
+                    let section = dataconn_core::Connection::name(conn);
+                    return Err(unknown_table(&name, section, &named, e));
                 }
                 Err(e) => return Err(e),
             };
@@ -165,7 +158,12 @@ mod engine {
     }
 
     /// A name that is neither in `tables` nor a file: say both, and what is known.
-    fn unknown_table(name: &str, named: &[(String, NamedTable)], cause: Error) -> Error {
+    fn unknown_table(
+        name: &str,
+        section: &str,
+        named: &[(String, NamedTable)],
+        cause: Error,
+    ) -> Error {
         let known = if named.is_empty() {
             "none are configured".to_owned()
         } else {
@@ -185,8 +183,8 @@ mod engine {
         Error::new(
             ErrorKind::NotFound,
             format!(
-                "expected `{name}` to be a table in [connections.<name>.tables] ({known}) or a \
-                 file; {}{hint}",
+                "expected `{name}` to be a table in [connections.{section}.tables] ({known}) or \
+                 a file; {}{hint}",
                 cause.message()
             ),
         )

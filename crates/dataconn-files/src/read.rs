@@ -286,6 +286,18 @@ async fn read_all(
     }
 }
 
+/// An object's URL, ETag, modification time and size: what a cache key holds so that a changed
+/// object is never answered from the cache.
+pub(crate) fn object_version(location: &Location, meta: &ObjectMeta) -> String {
+    format!(
+        "{}|{:?}|{}|{}",
+        location.url,
+        meta.e_tag,
+        meta.last_modified.timestamp_nanos_opt().unwrap_or_default(),
+        meta.size
+    )
+}
+
 /// The cached read behind [`FilesConnection::read`].
 pub(crate) async fn read_table(
     conn: &FilesConnection,
@@ -297,16 +309,8 @@ pub(crate) async fn read_table(
     let objects = objects(conn, path).await?;
     let mut key_options = options.key_bytes();
     for (location, meta) in &objects {
-        key_options.extend(
-            format!(
-                "|{}|{:?}|{}|{}",
-                location.url,
-                meta.e_tag,
-                meta.last_modified.timestamp_nanos_opt().unwrap_or_default(),
-                meta.size
-            )
-            .into_bytes(),
-        );
+        key_options.push(b'|');
+        key_options.extend(object_version(location, meta).into_bytes());
     }
     let scope = conn.scope();
     let key = scope.key("read", path, &Params::new(), &key_options);

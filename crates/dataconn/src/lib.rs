@@ -45,6 +45,7 @@
 //! | `snowflake` | the Snowflake connector |
 //! | `gsheets` | the Google Sheets connector |
 //! | `redis` | a Redis (or Valkey) tier for the query cache, shared by every replica |
+//! | `query` | `query(sql)` over files and worksheets, on the embedded engine (Apache DataFusion) |
 
 pub mod blocking;
 

@@ -16,7 +16,7 @@ pub(crate) async fn run(hub: &Connections, global: &Global, args: QueryArgs) -> 
         return Err(Error::new(
             ErrorKind::Unsupported,
             format!(
-                "connection `{}` ({}) does not answer SQL; `query` works with sql and snowflake \
+                "connection `{}` ({}) does not answer SQL; `query` works with sql, snowflake, files and gsheets \
                  connections (try `dataconn read`)",
                 args.name,
                 conn.connection_type()
