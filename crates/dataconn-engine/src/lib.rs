@@ -62,6 +62,10 @@ impl Engine {
         // Text comes back as Utf8, as from every other dataconn connector.
         options.sql_parser.map_string_types_to_utf8view = false;
         options.execution.parquet.schema_force_view_types = false;
+        // Filters are applied while decoding Parquet, so columns of rows that fail them are
+        // never decoded.
+        options.execution.parquet.pushdown_filters = true;
+        options.execution.parquet.reorder_filters = true;
         config
     }
 
