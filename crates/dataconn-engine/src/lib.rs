@@ -11,6 +11,9 @@
 //!    needed), or a table it already holds ([`Prepared::register_table`]);
 //! 3. [`Prepared::run`] plans, runs and collects the result as a [`dataconn_core::Table`].
 //!
+//! Only queries that read run: DDL (`CREATE EXTERNAL TABLE` could open any path), DML (`COPY
+//! ... TO` could write anywhere) and `SET` are refused.
+//!
 //! Identifiers are matched as written (no lower-casing), so a column `VendorID` is `VendorID`
 //! in SQL without quotes; function names and keywords are case-insensitive as usual.
 //! Errors say where in the SQL they are (line and column, with the line and a caret).
@@ -24,7 +27,7 @@ use std::sync::{Arc, OnceLock};
 use dataconn_core::{Dialect, Error, ErrorKind, Params, Result, Table};
 use datafusion::catalog::MemTable;
 use datafusion::common::{ParamValues, TableReference};
-use datafusion::execution::context::{SessionConfig, SessionContext};
+use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::resolve::resolve_table_references;
@@ -203,6 +206,23 @@ impl Prepared {
             .statement_to_plan(statement)
             .await
             .map_err(fail)?;
+        // Queries read: no DDL (CREATE EXTERNAL TABLE could open any path), no DML (COPY TO
+        // could write anywhere), no SET.
+        SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false)
+            .verify_plan(&plan)
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "expected a query that reads (SELECT, WITH, VALUES, EXPLAIN), found one \
+                         that {}",
+                        e.message().trim_end_matches('.').to_lowercase()
+                    ),
+                )
+            })?;
         let plan = plan.with_param_values(values).map_err(fail)?;
         let frame = ctx.execute_logical_plan(plan).await.map_err(fail)?;
         let schema = Arc::new(frame.schema().as_arrow().clone());

@@ -216,3 +216,30 @@ async fn arrow_ipc_files_are_read_from_a_store() {
     let table = prepared.run().await.unwrap();
     assert_eq!(ints(&table, "s"), [3]);
 }
+
+#[tokio::test]
+async fn only_reads_run() {
+    let dir = std::env::temp_dir().join(format!("dataconn-engine-copy-{}", std::process::id()));
+    let engine = Engine::new();
+    for sql in [
+        format!("copy (select 1 as a) to '{}/out.csv'", dir.display()),
+        format!(
+            "create external table t stored as csv location '{}/'",
+            dir.display()
+        ),
+        "set datafusion.execution.batch_size = 1".to_owned(),
+    ] {
+        let err = engine
+            .prepare(&sql, &Params::new())
+            .unwrap()
+            .run()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{sql}: {err}");
+        assert!(
+            err.to_string().contains("expected a query that reads"),
+            "{err}"
+        );
+    }
+    assert!(!dir.exists(), "nothing was written");
+}

@@ -32,6 +32,7 @@ impl Connector for GSheetsConnector {
     }
 
     async fn connect(&self, ctx: ConnectContext) -> Result<Arc<dyn Connection>> {
+        install_crypto_provider();
         let name = ctx.config.name().to_owned();
         let sensitive = ctx.config.sensitive_values();
         let settings = Settings::from_config(&ctx.config)
@@ -112,6 +113,15 @@ impl Settings {
                 .unwrap_or_else(|| "https://sheets.googleapis.com/".to_owned()),
         })
     }
+}
+
+/// Make aws-lc-rs the process's rustls provider, unless one is installed already.
+///
+/// yup-oauth2's HTTPS client asks rustls for the process default. rustls can only pick one by
+/// itself when a single provider is compiled in, and object_store 0.13 (under the SQL engine)
+/// compiles ring in beside our aws-lc-rs: without this, the first sign-in panics.
+fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
 struct State {
