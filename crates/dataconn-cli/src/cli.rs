@@ -120,6 +120,11 @@ pub(crate) struct QueryArgs {
     /// A parameter whose value is always text. Repeatable.
     #[arg(long = "text-param", value_name = "NAME=VALUE")]
     pub(crate) text_params: Vec<String>,
+    /// Serve the result from the cache when it is younger than this (`10m`, `1h`), and cache
+    /// it for this long; with `[cache] backend = "redis"` the cache is shared by every process.
+    /// Default 0: always run the query.
+    #[arg(long, value_name = "TTL", default_value = "0")]
+    pub(crate) ttl: String,
     #[command(flatten)]
     pub(crate) out: OutputArgs,
 }

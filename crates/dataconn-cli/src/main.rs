@@ -65,7 +65,9 @@ async fn run(cli: Cli) -> dataconn::Result<u8> {
 
 /// The hub over `--secrets` files (replacing the defaults) or Streamlit's locations.
 fn hub(files: &[std::path::PathBuf]) -> dataconn::Result<Connections> {
-    let mut builder = Connections::builder().registry(dataconn::default_registry());
+    let mut builder = Connections::builder()
+        .registry(dataconn::default_registry())
+        .cache_from_secrets(dataconn::cache_from);
     if !files.is_empty() {
         let sources = files
             .iter()

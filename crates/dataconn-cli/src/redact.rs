@@ -1,54 +1,26 @@
 //! Showing secrets without showing secrets.
 //!
-//! Values are shown only under keys known to hold no secret (`type`, `host`, `port`,
-//! `database`, `dialect`...); a `url` is shown with its password masked; every other value,
-//! and every value nested under another key, prints as `***`.
+//! Core decides what is secret (`dataconn::is_secret_key`, the one definition every part
+//! uses): a value under a secret key, or anywhere beneath one, prints as `***`; a string
+//! prints with the secrets of any URL in it masked (`dataconn::mask_url`); tables and arrays
+//! print as `***` in one-line views.
 
 use toml::Value;
 
-const PLAIN_KEYS: &[&str] = &[
-    "type",
-    "connector",
-    "dialect",
-    "driver",
-    "host",
-    "port",
-    "database",
-    "username",
-    "user",
-    "protocol",
-    "account",
-    "warehouse",
-    "role",
-    "schema",
-    "region",
-    "region_name",
-    "endpoint_url",
-    "spreadsheet",
-    "worksheet",
-    "root",
-    "bucket",
-    "container",
-    "max_connections",
-    "min_connections",
-    "acquire_timeout",
-    "idle_timeout",
-    "max_lifetime",
-    "test_before_acquire",
-    "ttl",
-    "batch_size",
-];
-
-/// A value as it may be shown, given the key it sits under.
-pub(crate) fn shown(key: &str, value: &Value) -> String {
+/// A value as it may be shown, given the dotted path of keys it sits under.
+pub(crate) fn shown(dotted: &str, value: &Value) -> String {
+    // A connection's name is not a key: `[connections.secretive]` holds no secret by its name.
+    let keys = match dotted.strip_prefix("connections.") {
+        Some(rest) => rest.split_once('.').map_or("", |(_, keys)| keys),
+        None => dotted,
+    };
+    if keys.split('.').any(dataconn::is_secret_key) {
+        return "***".to_owned();
+    }
     match value {
-        Value::String(s) if key == "url" => match dataconn::url_password(s) {
-            Some(password) => format!("{:?}", s.replacen(password, "***", 1)),
-            None => format!("{s:?}"),
-        },
+        Value::String(s) => format!("{:?}", dataconn::mask_url(s)),
         Value::Table(_) | Value::Array(_) => "***".to_owned(),
-        other if PLAIN_KEYS.contains(&key) => other.to_string(),
-        _ => "***".to_owned(),
+        other => other.to_string(),
     }
 }
 
@@ -72,13 +44,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_plain_keys_show_values() {
-        assert_eq!(shown("host", &Value::String("db".into())), "\"db\"");
-        assert_eq!(shown("password", &Value::String("hunter2".into())), "***");
-        assert_eq!(shown("private_key", &Value::String("k".into())), "***");
+    fn secret_keys_and_url_passwords_are_masked() {
+        let text = |s: &str| Value::String(s.into());
+        assert_eq!(shown("host", &text("db")), "\"db\"");
+        assert_eq!(shown("password", &text("hunter2")), "***");
+        assert_eq!(shown("password", &Value::Integer(123456)), "***");
+        assert_eq!(shown("connections.x.private_key", &text("k")), "***");
+        assert_eq!(shown("connections.x.credentials.value", &text("v")), "***");
         assert_eq!(
-            shown("url", &Value::String("postgres://me:hunter2@h/db".into())),
+            shown("url", &text("postgresql://admin:admin@h/db")),
+            "\"postgresql://admin:***@h/db\""
+        );
+        assert_eq!(
+            shown("url", &text("postgres://me:x@h/db")),
             "\"postgres://me:***@h/db\""
+        );
+        assert_eq!(
+            shown("endpoint_url", &text("http://me:pw@minio:9000")),
+            "\"http://me:***@minio:9000\""
+        );
+        assert_eq!(
+            shown("url", &text("mysql://h/db?password=pw")),
+            "\"mysql://h/db?password=***\""
         );
     }
 }

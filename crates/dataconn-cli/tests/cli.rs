@@ -409,3 +409,145 @@ fn binary_formats_go_to_a_pipe_and_usage_errors_exit_2() {
     let out = ws.run(&["query"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A workspace whose secrets file is `extra` after the standard sections.
+fn with_extra(ws: &Workspace, extra: &str) -> PathBuf {
+    let text = fs::read_to_string(&ws.secrets).unwrap();
+    let path = ws.path("extra.toml");
+    fs::write(&path, format!("{text}\n{extra}")).unwrap();
+    path
+}
+
+#[test]
+fn huge_durations_are_config_errors_with_file_and_line_not_panics() {
+    let ws = Workspace::new();
+    let db = ws.path("slow.db").display().to_string();
+    for value in [
+        "1e20",
+        "\"30000000000000000000\"",
+        "\"99999999999999999999s\"",
+    ] {
+        let secrets = with_extra(
+            &ws,
+            &format!("[connections.slow]\nurl = \"sqlite:///{db}\"\nacquire_timeout = {value}\n"),
+        );
+        let out = ws.run(&["--secrets", secrets.to_str().unwrap(), "check", "slow"]);
+        let text = format!("{}{}", stdout(&out), stderr(&out));
+        assert_eq!(out.status.code(), Some(3), "{value}: {text}");
+        assert!(text.contains("acquire_timeout"), "{value}: {text}");
+        assert!(text.contains("extra.toml:"), "{value}: {text}");
+    }
+    let out = ws.run(&["check", "--timeout", "30000000000000000000", "pets"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("at most"), "{}", stderr(&out));
+}
+
+#[test]
+fn every_form_of_a_url_password_is_masked_in_list_and_secrets() {
+    let ws = Workspace::new();
+    let secrets = with_extra(
+        &ws,
+        "[connections.pg]\nurl = \"postgresql://admin:admin@db.internal/app\"\n\
+         [connections.one]\nurl = \"postgresql://me:x@db.internal/app\"\n\
+         [connections.slashy]\nurl = \"postgresql://me:pa/ss#w@db.internal/app\"\n\
+         [connections.query_pw]\nurl = \"mysql://me@db.internal/app?password=qu3ry-pw\"\n\
+         [connections.num]\ntype = \"sql\"\nhost = \"h\"\npassword = 918273\n\
+         [connections.lake]\ntype = \"files\"\nendpoint_url = \"http://minio:m1n10-pw@minio:9000\"\n",
+    );
+    for command in ["list", "secrets"] {
+        let out = ws.run(&["--secrets", secrets.to_str().unwrap(), command]);
+        let text = stdout(&out);
+        for secret in [":admin@", "pa/ss", "qu3ry-pw", "918273", "m1n10-pw"] {
+            assert!(!text.contains(secret), "`{command}` shows {secret}: {text}");
+        }
+        assert!(
+            text.contains("postgresql://admin:***@db.internal/app"),
+            "{text}"
+        );
+        assert!(
+            text.contains("postgresql://me:***@db.internal/app"),
+            "{text}"
+        );
+    }
+}
+
+fn redis_addr() -> Option<String> {
+    let url = std::env::var("DATACONN_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_owned());
+    let addr = url
+        .trim_start_matches("redis://")
+        .split('/')
+        .next()?
+        .to_owned();
+    if std::net::TcpStream::connect(&addr).is_ok() {
+        return Some(url);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("Redis does not answer at {url} and CI=true: run scripts/peers.sh");
+    }
+    eprintln!("SKIPPING the shared-cache CLI test: nothing answers at {url}");
+    None
+}
+
+#[test]
+fn two_processes_share_a_result_through_the_cache_section() {
+    let Some(url) = redis_addr() else { return };
+    let ws = Workspace::new();
+    let prefix = format!("dataconn-cli-test:{}:{}:", std::process::id(), fastish_id());
+    let secrets = with_extra(
+        &ws,
+        &format!("[cache]\nbackend = \"redis\"\nurl = \"{url}\"\nprefix = \"{prefix}\"\n"),
+    );
+    let count = |ttl: &str| {
+        let out = ws.run(&[
+            "--secrets",
+            secrets.to_str().unwrap(),
+            "query",
+            "pets",
+            "select count(*) as n from pet_owners",
+            "--ttl",
+            ttl,
+            "--format",
+            "csv",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out).lines().nth(1).unwrap_or_default().to_owned()
+    };
+    assert_eq!(
+        count("1h"),
+        "3",
+        "the first process runs the query and stores it"
+    );
+    // A row added behind dataconn's back (no write through a connection, so no invalidation).
+    let db = ws.path("pets.db").display().to_string();
+    dataconn::blocking::block_on(async move {
+        let hub = dataconn::Connections::builder()
+            .registry(dataconn::default_registry())
+            .secrets(dataconn::Secrets::from_toml(
+                "seed.toml",
+                &format!("[connections.p]\nurl = \"sqlite:///{db}\"\n"),
+            )?)
+            .build()?;
+        let conn = hub.connection::<dataconn::SqlConnection>("p").await?;
+        conn.execute(
+            "insert into pet_owners values ('zed', 'owl', 2)",
+            dataconn::params! {},
+        )
+        .await?;
+        hub.close_all().await;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(
+        count("1h"),
+        "3",
+        "a second process is served the first one's result"
+    );
+    assert_eq!(count("0"), "4", "without a TTL the query runs");
+}
+
+fn fastish_id() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}

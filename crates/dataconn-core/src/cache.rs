@@ -56,14 +56,14 @@ pub struct CacheKey {
 impl CacheKey {
     /// A stable hex digest of the whole key, for caches outside this process.
     pub fn digest(&self) -> String {
-        self.digest_at(self.generation)
+        self.digest_at(crate::config::public_scope(&self.scope), self.generation)
     }
 
-    /// The digest with the shared tier's generation in place of the local one.
-    fn digest_at(&self, generation: u64) -> String {
+    /// The digest under the scope's name and generation in the shared tier.
+    fn digest_at(&self, scope: &str, generation: u64) -> String {
         let mut hasher = Sha256::new();
         for part in [
-            self.scope.as_bytes(),
+            scope.as_bytes(),
             self.operation.as_bytes(),
             self.text.as_bytes(),
         ] {
@@ -120,6 +120,8 @@ pub struct CacheStats {
 /// heard from other processes, and keys the local tier. `shared` is the shared tier's number
 /// for the scope, and keys the shared tier.
 struct Generation {
+    /// The scope's name in the shared tier ([`SharedTier::shared_scope`]).
+    shared_name: Arc<str>,
     value: AtomicU64,
     shared: AtomicU64,
     synced: tokio::sync::OnceCell<()>,
@@ -147,8 +149,15 @@ struct Inner {
     remote_hits: AtomicU64,
     misses: AtomicU64,
     generations: Mutex<HashMap<Arc<str>, Arc<Generation>>>,
+    /// Where the next new scope's local generation starts (see [`QueryCache::scope`]).
+    next_generation: AtomicU64,
+    /// The map size at which unused scopes are pruned next.
+    prune_at: AtomicU64,
     shared: Option<Arc<dyn SharedTier>>,
 }
+
+/// Scopes are pruned once the map holds this many (and again each time it doubles).
+const PRUNE_FIRST_AT: u64 = 1024;
 
 /// A cache of query results shared by connections. Cheap to clone.
 #[derive(Clone)]
@@ -202,6 +211,8 @@ impl QueryCache {
                 remote_hits: AtomicU64::new(0),
                 misses: AtomicU64::new(0),
                 generations: Mutex::new(HashMap::new()),
+                next_generation: AtomicU64::new(0),
+                prune_at: AtomicU64::new(PRUNE_FIRST_AT),
                 shared,
             }),
         }
@@ -234,13 +245,16 @@ impl QueryCache {
                     resync(&inner, shared.as_ref()).await;
                     continue;
                 }
-                let known = inner
+                // Several local scopes may share one name in the shared tier.
+                let known: Vec<Arc<Generation>> = inner
                     .generations
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .get(bump.scope.as_str())
-                    .cloned();
-                if let Some(generation) = known {
+                    .values()
+                    .filter(|g| *g.shared_name == *bump.scope)
+                    .cloned()
+                    .collect();
+                for generation in known {
                     generation.follow(bump.generation, false);
                 }
             }
@@ -260,9 +274,22 @@ impl QueryCache {
         let (scope, generation) = match generations.get_key_value(scope) {
             Some((k, g)) => (k.clone(), g.clone()),
             None => {
+                self.prune_unused(&mut generations);
                 let key: Arc<str> = Arc::from(scope);
+                // Each new scope starts its local generation in a range of its own: a scope
+                // pruned and later made again never meets the keys of its earlier life, so
+                // pruning cannot bring back entries a write had made stale.
+                let start = self
+                    .inner
+                    .next_generation
+                    .fetch_add(1 << 32, Ordering::AcqRel);
+                let shared_name = match &self.inner.shared {
+                    Some(shared) => Arc::from(shared.shared_scope(scope)),
+                    None => key.clone(),
+                };
                 let generation = Arc::new(Generation {
-                    value: AtomicU64::new(0),
+                    shared_name,
+                    value: AtomicU64::new(start),
                     shared: AtomicU64::new(0),
                     synced: tokio::sync::OnceCell::new(),
                     pending: std::sync::atomic::AtomicBool::new(false),
@@ -276,6 +303,19 @@ impl QueryCache {
             scope,
             generation,
         }
+    }
+
+    /// Forget the generations of scopes no handle uses any more, once the map has grown (a
+    /// connection per user, or per secrets change, would otherwise leave one for good).
+    fn prune_unused(&self, generations: &mut HashMap<Arc<str>, Arc<Generation>>) {
+        let size = generations.len() as u64;
+        if size < self.inner.prune_at.load(Ordering::Acquire) {
+            return;
+        }
+        // Only the map holds them; a scope still pending a shared bump is kept.
+        generations.retain(|_, g| Arc::strong_count(g) > 1 || g.pending.load(Ordering::Acquire));
+        let next = (generations.len() as u64 * 2).max(PRUNE_FIRST_AT);
+        self.inner.prune_at.store(next, Ordering::Release);
     }
 
     /// Hit and miss counters, entries and bytes held.
@@ -301,8 +341,8 @@ impl QueryCache {
 }
 
 /// Tell the shared tier about a write; if it cannot be told now, tell it when it is back.
-async fn bump_shared(shared: &dyn SharedTier, scope: &str, generation: &Generation) {
-    match crate::shared_load::bounded(shared.bump_generation(scope)).await {
+async fn bump_shared(shared: &dyn SharedTier, generation: &Generation) {
+    match crate::shared_load::bounded(shared.bump_generation(&generation.shared_name)).await {
         Ok(g) => {
             generation.shared.fetch_max(g, Ordering::AcqRel);
         }
@@ -315,20 +355,21 @@ async fn bump_shared(shared: &dyn SharedTier, scope: &str, generation: &Generati
 
 /// Read every known scope's generation again (after the shared tier's channel was down).
 async fn resync(inner: &Inner, shared: &dyn SharedTier) {
-    let known: Vec<(Arc<str>, Arc<Generation>)> = inner
+    let known: Vec<Arc<Generation>> = inner
         .generations
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .iter()
-        .map(|(k, g)| (k.clone(), g.clone()))
+        .values()
+        .cloned()
         .collect();
-    for (scope, generation) in known {
+    for generation in known {
+        let scope = &generation.shared_name;
         // A write made while the shared tier was away is announced now; otherwise follow the
         // shared tier's number exactly (it may have restarted empty).
         let result = if generation.pending.swap(false, Ordering::AcqRel) {
-            crate::shared_load::bounded(shared.bump_generation(&scope)).await
+            crate::shared_load::bounded(shared.bump_generation(scope)).await
         } else {
-            crate::shared_load::bounded(shared.generation(&scope)).await
+            crate::shared_load::bounded(shared.generation(scope)).await
         };
         match result {
             Ok(g) => generation.follow(g, true),
@@ -422,10 +463,12 @@ impl CacheScope {
         }
         let ttl_duration = ttl.duration();
         // Only a local miss needs the shared tier's digest (a SHA-256 of the key).
-        let digest = inner
-            .shared
-            .as_ref()
-            .map(|_| key.digest_at(self.generation.shared.load(Ordering::Acquire)));
+        let digest = inner.shared.as_ref().map(|_| {
+            key.digest_at(
+                &self.generation.shared_name,
+                self.generation.shared.load(Ordering::Acquire),
+            )
+        });
         let entry = inner
             .entries
             .entry(key)
@@ -471,7 +514,9 @@ impl CacheScope {
         self.generation
             .synced
             .get_or_init(|| async {
-                match crate::shared_load::bounded(shared.generation(&self.scope)).await {
+                match crate::shared_load::bounded(shared.generation(&self.generation.shared_name))
+                    .await
+                {
                     Ok(g) => self.generation.follow(g, true),
                     Err(e) => tracing::warn!(error = %e, "shared cache: cannot read a generation; using the local one"),
                 }
@@ -487,7 +532,7 @@ impl CacheScope {
         let Some(shared) = &self.cache.inner.shared else {
             return;
         };
-        bump_shared(shared.as_ref(), &self.scope, &self.generation).await;
+        bump_shared(shared.as_ref(), &self.generation).await;
     }
 
     /// [`CacheScope::invalidated`] for code that cannot wait: the local part now, the shared
@@ -500,7 +545,7 @@ impl CacheScope {
             let me = self.clone();
             runtime.spawn(async move {
                 if let Some(shared) = &me.cache.inner.shared {
-                    bump_shared(shared.as_ref(), &me.scope, &me.generation).await;
+                    bump_shared(shared.as_ref(), &me.generation).await;
                 }
             });
         }
@@ -534,6 +579,40 @@ mod tests {
         )])
         .unwrap();
         Table::from_batch(batch)
+    }
+
+    #[tokio::test]
+    async fn unused_scopes_are_pruned_and_a_pruned_scope_never_serves_stale_rows() {
+        let cache = QueryCache::default();
+        let key = |s: &CacheScope| s.key("query", "select 1", &params! {}, &[]);
+        let a = cache.scope("sql:a:1");
+        a.get_or_load(key(&a), Ttl::Forever, || async { Ok(table(1)) })
+            .await
+            .unwrap();
+        a.invalidate();
+        drop(a);
+        for i in 0..10_000 {
+            drop(cache.scope(&format!("sql:user{i}:1")));
+        }
+        let held = cache
+            .inner
+            .generations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len();
+        assert!(held <= 2 * PRUNE_FIRST_AT as usize, "{held} scopes held");
+        let a = cache.scope("sql:a:1");
+        let got = a
+            .get_or_load(key(&a), Ttl::Forever, || async { Ok(table(2)) })
+            .await
+            .unwrap();
+        let column = got.batches()[0].column(0).clone();
+        let n = column
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .value(0);
+        assert_eq!(n, 2, "the entry made before the write must not come back");
     }
 
     #[tokio::test]

@@ -14,6 +14,7 @@ use toml::{Table, Value};
 
 use crate::cache::hex;
 use crate::error::{Error, Result};
+use crate::redact::collect_sensitive;
 use crate::secrets::Origin;
 
 /// A connector's typed configuration.
@@ -113,18 +114,26 @@ impl ConnectionConfig {
         &self.fingerprint
     }
 
-    /// The identity used for cache keys: type, name and fingerprint.
+    /// The identity used for cache keys: `type:name:public#private`, where `public` is a
+    /// digest of the options with every secret value left out and `private` the full
+    /// fingerprint's. Only the public part ever leaves the process (see
+    /// [`crate::SharedTier::shared_scope`]): a digest over a password can be checked offline
+    /// against guesses by anyone who reads it.
     pub fn identity(&self) -> String {
+        // Its own domain, so that the two digests differ even when there is no secret.
+        let domain = format!("{}\0public", self.connection_type);
+        let public = fingerprint(&domain, &without_secrets(&self.options));
         format!(
-            "{}:{}:{}",
+            "{}:{}:{}#{}",
             self.connection_type,
             self.name,
+            &public[..16],
             &self.fingerprint[..16]
         )
     }
 
-    /// Values that must never appear in output: every string under a key that names a secret
-    /// (`password`, `secret`, `token`, `key`, `credential`...), and passwords inside URLs.
+    /// Values that must never appear in output: every value under a key that names a secret
+    /// ([`crate::is_secret_key`]), and the secrets inside URLs ([`crate::url_secrets`]).
     pub fn sensitive_values(&self) -> Vec<String> {
         let mut out = Vec::new();
         collect_sensitive(&self.options, false, &mut out);
@@ -222,54 +231,28 @@ fn fingerprint(connection_type: &str, options: &Table) -> String {
     hex(&hasher.finalize())
 }
 
-const SECRET_WORDS: &[&str] = &[
-    "password",
-    "passwd",
-    "pwd",
-    "secret",
-    "token",
-    "key",
-    "credential",
-    "sas",
-];
-
-fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    SECRET_WORDS.iter().any(|w| key.contains(w))
+/// The options with every secret value replaced by the same placeholder and URLs masked.
+fn without_secrets(options: &Table) -> Table {
+    options
+        .iter()
+        .map(|(key, value)| (key.clone(), public_value(crate::is_secret_key(key), value)))
+        .collect()
 }
 
-fn collect_sensitive(table: &Table, inherited: bool, out: &mut Vec<String>) {
-    for (key, value) in table {
-        let secret = inherited || is_secret_key(key);
-        match value {
-            Value::String(s) => {
-                if secret {
-                    out.push(s.clone());
-                }
-                if let Some(password) = url_password(s) {
-                    out.push(password.to_owned());
-                }
-            }
-            Value::Table(inner) => collect_sensitive(inner, secret, out),
-            Value::Array(items) => {
-                for item in items {
-                    if let (true, Value::String(s)) = (secret, item) {
-                        out.push(s.clone());
-                    }
-                }
-            }
-            _ => {}
-        }
+fn public_value(secret: bool, value: &Value) -> Value {
+    match value {
+        _ if secret => Value::String("***".into()),
+        Value::String(s) => Value::String(crate::mask_url(s)),
+        Value::Table(inner) => Value::Table(without_secrets(inner)),
+        Value::Array(items) => Value::Array(items.iter().map(|v| public_value(false, v)).collect()),
+        other => other.clone(),
     }
 }
 
-/// The password part of `scheme://user:password@host...`, if any.
-pub fn url_password(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let userinfo = authority.rsplit_once('@')?.0;
-    let password = userinfo.split_once(':')?.1;
-    (!password.is_empty()).then_some(password)
+/// The part of a cache scope that may leave the process: `type:name:public` of
+/// [`ConnectionConfig::identity`] (a scope of another shape is returned whole).
+pub fn public_scope(scope: &str) -> &str {
+    scope.rsplit_once('#').map_or(scope, |(public, _)| public)
 }
 
 /// The known key closest to `key`, if one is close enough to be a likely typo.
@@ -292,6 +275,9 @@ mod tests {
         url: Option<String>,
         #[serde(default)]
         port: Option<u16>,
+        #[serde(default)]
+        #[allow(dead_code)]
+        password: Option<String>,
     }
 
     impl ConnectorConfig for Demo {
@@ -363,6 +349,28 @@ mod tests {
             "{v:?}"
         );
         assert!(!v.contains(&"nested".to_owned()));
-        assert_eq!(url_password("sqlite:///a.db"), None);
+    }
+
+    #[test]
+    fn the_public_identity_carries_no_digest_of_a_secret() {
+        let a = config("url = \"postgres://me:pw1@h/db\"\npassword = \"s1\"\n");
+        let b = config("url = \"postgres://me:pw2@h/db\"\npassword = \"s2\"\n");
+        let c = config("url = \"postgres://me:pw1@h/other\"\npassword = \"s1\"\n");
+        assert_ne!(
+            a.identity(),
+            b.identity(),
+            "locally, any change is a new scope"
+        );
+        assert_eq!(public_scope(&a.identity()), public_scope(&b.identity()));
+        assert_ne!(public_scope(&a.identity()), public_scope(&c.identity()));
+        assert!(!public_scope(&a.identity()).contains(&a.fingerprint()[..16]));
+    }
+
+    #[test]
+    fn a_numeric_password_never_shows_in_a_type_error() {
+        let err = config("url = \"x\"\npassword = 987654\n")
+            .parse::<Demo>()
+            .unwrap_err();
+        assert!(!err.to_string().contains("987654"), "{err}");
     }
 }

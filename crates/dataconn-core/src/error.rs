@@ -223,8 +223,12 @@ impl Error {
     }
 }
 
+/// Every secret replaced by `***`, longest first: masking `hunter2` before `hunter2-tok` would
+/// leave `***-tok` behind.
 fn mask(text: &str, secrets: &[&str]) -> String {
-    secrets
+    let mut ordered = secrets.to_vec();
+    ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    ordered
         .iter()
         .fold(text.to_owned(), |acc, secret| acc.replace(secret, "***"))
 }
@@ -336,6 +340,13 @@ mod tests {
         let shown = format!("{err} {err:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("login failed for ***"), "{shown}");
+    }
+
+    #[test]
+    fn scrub_masks_the_longest_secret_first() {
+        let err = Error::config("token hunter2-tok and password hunter2")
+            .scrub(&["hunter2", "hunter2-tok"]);
+        assert_eq!(err.message(), "token *** and password ***");
     }
 
     #[test]

@@ -73,6 +73,7 @@ pub struct ConnectionsBuilder {
     sources: Option<Vec<SecretsSource>>,
     secrets: Option<Secrets>,
     cache: Option<QueryCache>,
+    cache_from_secrets: Option<fn(&Secrets) -> Result<QueryCache>>,
     watch: bool,
 }
 
@@ -102,6 +103,13 @@ impl ConnectionsBuilder {
         self
     }
 
+    /// Build the query cache from the loaded secrets (their `[cache]` section), unless a cache
+    /// was given with [`ConnectionsBuilder::cache`].
+    pub fn cache_from_secrets(mut self, build: fn(&Secrets) -> Result<QueryCache>) -> Self {
+        self.cache_from_secrets = Some(build);
+        self
+    }
+
     /// Watch the secrets sources and reconfigure connections when their section changes.
     /// Needs a tokio runtime at [`ConnectionsBuilder::build`] time; without one, nothing is
     /// watched.
@@ -113,7 +121,8 @@ impl ConnectionsBuilder {
     /// Load the secrets and build the hub.
     ///
     /// # Errors
-    /// [`ErrorKind::SecretsParse`] when a secrets file does not parse.
+    /// [`ErrorKind::SecretsParse`] when a secrets file does not parse; what the
+    /// [`ConnectionsBuilder::cache_from_secrets`] function returns.
     pub fn build(self) -> Result<Connections> {
         let (sources, secrets) = match self.secrets {
             Some(secrets) => (Vec::new(), secrets),
@@ -123,12 +132,17 @@ impl ConnectionsBuilder {
                 (sources, secrets)
             }
         };
+        let cache = match (self.cache, self.cache_from_secrets) {
+            (Some(cache), _) => cache,
+            (None, Some(build)) => build(&secrets)?,
+            (None, None) => QueryCache::default(),
+        };
         let hub = Connections {
             inner: Arc::new(HubInner {
                 registry: self.registry,
                 sources,
                 secrets: RwLock::new(Arc::new(secrets)),
-                cache: self.cache.unwrap_or_default(),
+                cache,
                 live: Mutex::new(HashMap::new()),
                 watcher: Mutex::new(None),
             }),
@@ -241,7 +255,7 @@ impl Connections {
         };
         let cell = {
             let mut live = self.lock_live();
-            live.entry(key)
+            live.entry(key.clone())
                 .or_insert_with(|| Live {
                     cell: Arc::new(OnceCell::new()),
                     explicit_type,
@@ -252,15 +266,33 @@ impl Connections {
         };
         let cache = self.inner.cache.scope(&config.identity());
         let span = tracing::info_span!("dataconn.connect", connection = %name, r#type = ty);
-        cell.get_or_try_init(|| {
-            async move {
-                tracing::debug!("connecting");
-                connector.connect(ConnectContext { config, cache }).await
+        let opened = cell
+            .get_or_try_init(|| {
+                async move {
+                    tracing::debug!("connecting");
+                    connector.connect(ConnectContext { config, cache }).await
+                }
+                .instrument(span)
+            })
+            .await
+            .cloned();
+        if opened.is_err() {
+            // A failed connect leaves nothing behind: otherwise every distinct bad config
+            // (a typo retried with a new value each time) would stay in the map for good.
+            let mut live = self.lock_live();
+            if live
+                .get(&key)
+                .is_some_and(|l| Arc::ptr_eq(&l.cell, &cell) && !l.cell.initialized())
+            {
+                live.remove(&key);
             }
-            .instrument(span)
-        })
-        .await
-        .cloned()
+        }
+        opened
+    }
+
+    /// How many connections the hub holds open (or is opening) now.
+    pub fn live_connections(&self) -> usize {
+        self.lock_live().len()
     }
 
     /// Re-read the secrets sources now; reconfigure connections whose own section changed.
@@ -282,6 +314,24 @@ impl Connections {
                 return Err(e);
             }
         };
+        let lost: Vec<String> = fresh
+            .lost_since(&self.secrets())
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        if !lost.is_empty() {
+            let err = Error::new(
+                ErrorKind::SecretsParse,
+                format!(
+                    "expected the secrets file {} to hold connections, found it deleted or \
+                     empty; keeping the last good secrets (restore the file, or restart to \
+                     run without it)",
+                    lost.join(", ")
+                ),
+            );
+            tracing::error!(error = %err, "secrets file gone; keeping the last good secrets");
+            return Err(err);
+        }
         *self
             .inner
             .secrets
@@ -678,6 +728,38 @@ mod tests {
                 .contains("expected a connection type for [connections.x]"),
             "{err}"
         );
+    }
+
+    struct Refusing;
+
+    #[async_trait::async_trait]
+    impl crate::Connector for Refusing {
+        fn connection_type(&self) -> &'static str {
+            "refusing"
+        }
+        async fn connect(&self, _: ConnectContext) -> Result<Arc<dyn Connection>> {
+            Err(Error::new(ErrorKind::Connect, "refused"))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_connect_leaves_no_entry_behind() {
+        let registry = Registry::new();
+        registry.register(Arc::new(Refusing));
+        let hub = Connections::builder()
+            .registry(registry)
+            .secrets(secrets("[connections.x]\ntype = \"refusing\"\n"))
+            .build()
+            .unwrap();
+        for attempt in 0..5 {
+            let err = hub
+                .connect("x")
+                .option("attempt", Value::Integer(attempt))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Connect);
+        }
+        assert_eq!(hub.live_connections(), 0);
     }
 
     #[test]

@@ -35,7 +35,9 @@ mod config;
 mod connection;
 mod error;
 mod hub;
+pub mod ipc;
 mod params;
+mod redact;
 mod registry;
 mod retry;
 mod secrets;
@@ -45,7 +47,7 @@ mod table;
 mod ttl;
 
 pub use cache::{CacheKey, CacheLimit, CacheScope, CacheStats, QueryCache};
-pub use config::{ConnectionConfig, ConnectorConfig, closest, url_password};
+pub use config::{ConnectionConfig, ConnectorConfig, closest, public_scope};
 pub use connection::{
     ConnectContext, Connection, Connector, Query, QueryExt, QueryRequest, ReadTable,
     TypedConnection, downcast, sql_fingerprint,
@@ -53,6 +55,7 @@ pub use connection::{
 pub use error::{Error, ErrorKind, Result};
 pub use hub::{ConnectRequest, Connections, ConnectionsBuilder};
 pub use params::{Dialect, Params, Rewritten, Value, parameter_names, parse_decimal, rewrite};
+pub use redact::{is_secret_key, mask_url, url_secrets};
 pub use registry::Registry;
 pub use retry::RetryPolicy;
 pub use secrets::{Origin, Secret, Secrets, SecretsSource, merge};

@@ -99,6 +99,8 @@ pub struct Secrets {
     origins: BTreeMap<String, Origin>,
     searched: Vec<SecretsSource>,
     found: Vec<PathBuf>,
+    /// Sources that were found but held no keys.
+    blank: Vec<PathBuf>,
 }
 
 impl Secrets {
@@ -140,6 +142,9 @@ impl Secrets {
                 SecretsSource::Dir(path) => parse_dir(path)?,
             };
             secrets.found.push(source.path().to_path_buf());
+            if table.is_empty() {
+                secrets.blank.push(source.path().to_path_buf());
+            }
             merge(&mut secrets.root, table);
             secrets.origins.extend(origins);
         }
@@ -158,7 +163,21 @@ impl Secrets {
             origins,
             searched: vec![SecretsSource::File(name.clone())],
             found: vec![name],
+            blank: Vec::new(),
         })
+    }
+
+    /// The sources that held keys in `previous` but are now gone or blank: a file deleted or
+    /// truncated to nothing (often half of an editor's save, or a mistake), not a change to
+    /// apply.
+    pub fn lost_since<'a>(&self, previous: &'a Secrets) -> Vec<&'a Path> {
+        previous
+            .found
+            .iter()
+            .filter(|p| !previous.blank.contains(p))
+            .filter(|p| !self.found.contains(p) || self.blank.contains(p))
+            .map(PathBuf::as_path)
+            .collect()
     }
 
     /// The sources that were searched, found or not.
@@ -401,6 +420,9 @@ fn interpolate_value(
 }
 
 /// Expand `${env:VAR}` and `${env:VAR:-default}`; `$${` stays a literal `${`.
+///
+/// Only `${env:` starts an expansion: any other `${` (a password such as `pa${ss`) is kept as
+/// it is, and no error ever quotes the value, which may be a secret.
 fn interpolate(text: &str) -> std::result::Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -413,16 +435,19 @@ fn interpolate(text: &str) -> std::result::Result<String, String> {
         }
         out.push_str(&rest[..pos]);
         let body_start = pos + 2;
+        if !rest[body_start..].starts_with("env:") {
+            out.push_str("${");
+            rest = &rest[body_start..];
+            continue;
+        }
         let Some(len) = rest[body_start..].find('}') else {
-            return Err("expected `}` to close `${`, found the end of the value".to_owned());
+            return Err(
+                "expected `}` to close `${env:`, found the end of the value (write `$${` for a \
+                 literal `${`)"
+                    .to_owned(),
+            );
         };
-        let body = &rest[body_start..body_start + len];
-        let Some(spec) = body.strip_prefix("env:") else {
-            return Err(format!(
-                "expected `${{env:VAR}}` or `${{env:VAR:-default}}`, found `${{{body}}}` \
-                 (write `$${{` for a literal `${{`)"
-            ));
-        };
+        let spec = &rest[body_start + 4..body_start + len];
         let (var, default) = match spec.split_once(":-") {
             Some((var, default)) => (var, Some(default)),
             None => (spec, None),
@@ -653,6 +678,15 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::SecretsParse);
         assert!(err.to_string().contains("s.toml:3"), "{err}");
         assert!(err.to_string().contains("DATACONN_UNSET_VAR"), "{err}");
+    }
+
+    #[test]
+    fn a_password_holding_dollar_brace_loads_as_written() {
+        let s = Secrets::from_toml("s.toml", "password = \"pa${ss}wo${rd\"\n").unwrap();
+        assert_eq!(s.get::<String>("password").unwrap(), "pa${ss}wo${rd");
+        let err = Secrets::from_toml("s.toml", "password = \"s3cr3t${env:X\"\n").unwrap_err();
+        assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        assert!(err.to_string().contains("s.toml:1"), "{err}");
     }
 
     #[test]

@@ -58,6 +58,17 @@ pub trait SharedTier: Send + Sync + Debug + 'static {
         Duration::from_secs(30)
     }
 
+    /// The name under which this tier knows a cache scope.
+    ///
+    /// The default is the scope's public part (`type:name:public`, a digest of the options
+    /// without their secret values; see [`crate::ConnectionConfig::identity`]), so nothing in
+    /// the tier lets a reader check a password guess offline; connections that differ only in
+    /// a secret value (a rotated password) then share entries. A tier with a key of its own
+    /// may add a keyed digest of the whole scope to keep those apart.
+    fn shared_scope(&self, scope: &str) -> String {
+        crate::config::public_scope(scope).to_owned()
+    }
+
     /// Whether stored values use Arrow IPC's zstd body compression (still Arrow IPC).
     fn compress(&self) -> bool {
         false

@@ -244,14 +244,43 @@ impl Table {
         Ok(out)
     }
 
-    /// A table from an Arrow IPC stream.
+    /// A table from Arrow IPC bytes (stream or file format) from outside the process, decoding
+    /// to at most [`crate::ipc::DEFAULT_MAX_DECODED_BYTES`].
     ///
     /// # Errors
-    /// [`ErrorKind::TypeConversion`] when the bytes are not an Arrow IPC stream.
+    /// As [`Table::from_ipc_bytes_limited`].
     pub fn from_ipc_bytes(bytes: &[u8]) -> Result<Table> {
-        let reader = arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)?;
-        let schema = reader.schema();
-        let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
+        Table::from_ipc_bytes_limited(
+            bytes,
+            "Arrow IPC bytes",
+            crate::ipc::DEFAULT_MAX_DECODED_BYTES,
+        )
+    }
+
+    /// A table from untrusted Arrow IPC bytes (stream or file format) named `what` in errors,
+    /// decoding to at most `max_decoded_bytes`; a malformed input is an error, never a panic.
+    ///
+    /// # Errors
+    /// [`ErrorKind::TypeConversion`] when the bytes are not Arrow IPC, declare more than the
+    /// limit, or do not decode.
+    pub fn from_ipc_bytes_limited(
+        bytes: &[u8],
+        what: &str,
+        max_decoded_bytes: u64,
+    ) -> Result<Table> {
+        let (schema, batches) =
+            crate::ipc::decode_untrusted(bytes, what, max_decoded_bytes, |bytes| {
+                let cursor = std::io::Cursor::new(bytes);
+                if bytes.starts_with(b"ARROW1") {
+                    let reader = arrow::ipc::reader::FileReader::try_new(cursor, None)?;
+                    let schema = reader.schema();
+                    Ok((schema, reader.collect::<std::result::Result<Vec<_>, _>>()?))
+                } else {
+                    let reader = arrow::ipc::reader::StreamReader::try_new(cursor, None)?;
+                    let schema = reader.schema();
+                    Ok((schema, reader.collect::<std::result::Result<Vec<_>, _>>()?))
+                }
+            })?;
         Table::try_new(schema, batches)
     }
 

@@ -95,7 +95,8 @@ impl Ttl {
         if parts == 0 || !total.is_finite() {
             return Err(bad());
         }
-        Ok(Ttl::from_secs_f64(total))
+        Ttl::try_from_secs_f64(total)
+            .map_err(|e| Error::config(format!("{}, in {text:?}", e.message())))
     }
 
     /// A TTL from a config value: a number of seconds (`0` means no caching) or a string as
@@ -105,8 +106,8 @@ impl Ttl {
     /// [`ErrorKind::Config`] naming what was found.
     pub fn from_toml(value: &toml::Value) -> Result<Ttl> {
         match value {
-            toml::Value::Integer(i) if *i >= 0 => Ok(Ttl::from_secs_f64(*i as f64)),
-            toml::Value::Float(f) if f.is_finite() && *f >= 0.0 => Ok(Ttl::from_secs_f64(*f)),
+            toml::Value::Integer(i) if *i >= 0 => Ttl::try_from_secs_f64(*i as f64),
+            toml::Value::Float(f) if f.is_finite() && *f >= 0.0 => Ttl::try_from_secs_f64(*f),
             toml::Value::String(s) => Ttl::parse(s),
             other => Err(Error::new(
                 ErrorKind::Config,
@@ -118,13 +119,31 @@ impl Ttl {
     }
 
     /// A TTL of `secs` seconds; zero means no caching.
-    pub fn from_secs_f64(secs: f64) -> Ttl {
-        if secs <= 0.0 {
-            Ttl::NoCache
-        } else {
-            Ttl::For(Duration::from_secs_f64(secs))
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] for a number that is not finite, is negative, or is longer than
+    /// [`Ttl::MAX`] (a longer duration would overflow the clocks that timers and expiry use).
+    pub fn try_from_secs_f64(secs: f64) -> Result<Ttl> {
+        if !secs.is_finite() || secs < 0.0 {
+            return Err(Error::config(format!(
+                "expected a finite, non-negative number of seconds, found {secs}"
+            )));
         }
+        if secs == 0.0 {
+            return Ok(Ttl::NoCache);
+        }
+        if secs > Ttl::MAX.as_secs_f64() {
+            return Err(Error::config(format!(
+                "expected a duration of at most {} seconds (100 years), found {secs} seconds",
+                Ttl::MAX.as_secs()
+            )));
+        }
+        // Cannot fail: `secs` is finite, positive and far below `Duration::MAX`.
+        Ok(Ttl::For(Duration::from_secs_f64(secs)))
     }
+
+    /// The longest duration accepted anywhere a duration is configured: 100 years.
+    pub const MAX: Duration = Duration::from_secs(100 * 365 * 86_400);
 }
 
 fn unit_seconds(unit: &str) -> Option<f64> {
@@ -174,11 +193,13 @@ impl IntoTtl for Ttl {
 
 impl IntoTtl for Duration {
     fn into_ttl(self) -> Result<Ttl> {
-        Ok(if self.is_zero() {
-            Ttl::NoCache
+        if self.is_zero() {
+            Ok(Ttl::NoCache)
+        } else if self > Ttl::MAX {
+            Ttl::try_from_secs_f64(self.as_secs_f64())
         } else {
-            Ttl::For(self)
-        })
+            Ok(Ttl::For(self))
+        }
     }
 }
 
@@ -190,13 +211,7 @@ impl IntoTtl for u64 {
 
 impl IntoTtl for f64 {
     fn into_ttl(self) -> Result<Ttl> {
-        if self.is_finite() && self >= 0.0 {
-            Ok(Ttl::from_secs_f64(self))
-        } else {
-            Err(Error::config(format!(
-                "expected a finite, non-negative number of seconds for a TTL, found {self}"
-            )))
-        }
+        Ttl::try_from_secs_f64(self)
     }
 }
 
@@ -249,6 +264,30 @@ mod tests {
             assert_eq!(err.kind(), ErrorKind::Config);
             assert!(err.message().contains("1h30m"), "{err}");
         }
+    }
+
+    #[test]
+    fn durations_beyond_a_hundred_years_are_config_errors_not_panics() {
+        for text in [
+            "30000000000000000000",
+            "99999999999999999999s",
+            "1e400",
+            "5e18d",
+        ] {
+            let err = Ttl::parse(text).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config, "{text}");
+        }
+        let err = Ttl::parse("99999999999999999999s").unwrap_err();
+        assert!(err.message().contains("at most"), "{err}");
+        let huge = toml::Value::Float(1e20);
+        assert_eq!(Ttl::from_toml(&huge).unwrap_err().kind(), ErrorKind::Config);
+        assert!(Ttl::from_toml(&toml::Value::Integer(i64::MAX)).is_err());
+        assert!(1e300f64.into_ttl().is_err());
+        assert!(Duration::MAX.into_ttl().is_err());
+        assert_eq!(
+            Ttl::parse("36500d").unwrap(),
+            Ttl::For(Duration::from_secs(36_500 * 86_400))
+        );
     }
 
     #[test]

@@ -296,17 +296,11 @@ pub(crate) fn settings(config: &ConnectionConfig) -> Result<Settings> {
     {
         problems.push(format!("the root {root:?} is not a local path"));
     }
-    let ttl = match config.get("ttl") {
+    let ttl = match config.get("ttl").map(Ttl::from_toml) {
         None => Ttl::Forever,
-        Some(Value::Integer(i)) if *i >= 0 => Ttl::from_secs_f64(*i as f64),
-        Some(Value::String(s)) => Ttl::parse(s).unwrap_or_else(|e| {
+        Some(Ok(ttl)) => ttl,
+        Some(Err(e)) => {
             problems.push(format!("`ttl` ({}): {}", config.origin("ttl"), e.message()));
-            Ttl::Forever
-        }),
-        Some(other) => {
-            problems.push(format!(
-                "expected `ttl` to be a duration such as \"10m\", found {other}"
-            ));
             Ttl::Forever
         }
     };

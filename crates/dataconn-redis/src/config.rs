@@ -21,6 +21,14 @@ pub struct RedisConfig {
     pub timeout: Duration,
     /// How long a replica running a query holds its key's lock. Default 30 s.
     pub lock_ttl: Duration,
+    /// A secret shared by every replica (not by Redis): with it, connections that differ only
+    /// in a secret value get scopes of their own in Redis, named by a keyed digest nobody
+    /// without the key can check a password guess against. Without it they share one scope.
+    /// Default none.
+    pub key: Option<Secret>,
+    /// The largest value read back from Redis; larger ones are ignored (and logged) rather
+    /// than decoded. Default: `max_value_bytes`.
+    pub max_read_bytes: usize,
 }
 
 const KEYS: &[&str] = &[
@@ -31,6 +39,10 @@ const KEYS: &[&str] = &[
     "compress",
     "timeout",
     "lock_ttl",
+    "key",
+    // The in-process tier's bounds, read by the facade.
+    "max_bytes",
+    "max_entries",
 ];
 
 impl RedisConfig {
@@ -43,6 +55,8 @@ impl RedisConfig {
             compress: true,
             timeout: Duration::from_millis(250),
             lock_ttl: Duration::from_secs(30),
+            key: None,
+            max_read_bytes: 16 * 1024 * 1024,
         }
     }
 
@@ -77,9 +91,18 @@ impl RedisConfig {
                 None => problems.push(format!("expected `prefix` to be text, found {v}")),
             }
         }
+        if let Some(v) = table.get("key") {
+            match v.as_str() {
+                Some(k) if !k.is_empty() => config.key = Some(Secret::new(k)),
+                _ => problems.push("expected `key` to be non-empty text".to_owned()),
+            }
+        }
         if let Some(v) = table.get("max_value_bytes") {
             match v.as_integer().and_then(|n| usize::try_from(n).ok()) {
-                Some(n) => config.max_value_bytes = n,
+                Some(n) => {
+                    config.max_value_bytes = n;
+                    config.max_read_bytes = n;
+                }
                 None => problems.push(format!(
                     "expected `max_value_bytes` to be a byte count, found {v}"
                 )),

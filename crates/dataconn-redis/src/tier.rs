@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use dataconn_core::{Error, ErrorKind, GenerationBump, Result, SharedTier, url_password};
+use dataconn_core::{Error, ErrorKind, GenerationBump, Result, SharedTier, url_secrets};
 use futures::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
@@ -33,6 +33,10 @@ impl std::fmt::Debug for RedisTier {
 }
 
 const UNLOCK: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+/// GET, unless the value is longer than ARGV[1] bytes: then its length, as a number, so that an
+/// oversized value (written by anyone with access to Redis) is never sent to us.
+const BOUNDED_GET: &str = "local n = redis.call('strlen', KEYS[1]) if n > tonumber(ARGV[1]) then return n end return redis.call('get', KEYS[1])";
 
 impl RedisTier {
     /// A tier on `config.url`. The connection is made on first use and remade after Redis
@@ -83,10 +87,7 @@ impl RedisTier {
 }
 
 fn secrets(config: &RedisConfig) -> Vec<String> {
-    url_password(config.url.expose())
-        .map(str::to_owned)
-        .into_iter()
-        .collect()
+    url_secrets(config.url.expose())
 }
 
 fn redis_error(err: redis::RedisError, config: &RedisConfig) -> Error {
@@ -103,7 +104,32 @@ fn redis_error(err: redis::RedisError, config: &RedisConfig) -> Error {
 #[async_trait]
 impl SharedTier for RedisTier {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        self.run(redis::cmd("GET").arg(self.key("v", key))).await
+        let mut conn = self.conn.clone();
+        let script = redis::Script::new(BOUNDED_GET);
+        let mut invocation = script.key(self.key("v", key));
+        invocation.arg(self.config.max_read_bytes);
+        let call = invocation.invoke_async::<redis::Value>(&mut conn);
+        let reply = tokio::time::timeout(self.config.timeout, call)
+            .await
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::Timeout,
+                    format!("Redis did not answer within {:?}", self.config.timeout),
+                )
+            })?
+            .map_err(|e| redis_error(e, &self.config))?;
+        match reply {
+            redis::Value::BulkString(bytes) => Ok(Some(bytes)),
+            redis::Value::Int(n) if n > 0 => {
+                tracing::warn!(
+                    bytes = n,
+                    limit = self.config.max_read_bytes,
+                    "shared cache: a stored value is larger than `max_value_bytes`; ignoring it"
+                );
+                Ok(None)
+            }
+            _ => Ok(None),
+        }
     }
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<()> {
@@ -239,6 +265,23 @@ impl SharedTier for RedisTier {
 
     fn max_value_bytes(&self) -> usize {
         self.config.max_value_bytes
+    }
+
+    fn shared_scope(&self, scope: &str) -> String {
+        let public = dataconn_core::public_scope(scope);
+        match &self.config.key {
+            Some(key) => {
+                use hmac::Mac;
+                // Any key length is accepted by HMAC.
+                let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.expose().as_bytes())
+                    .expect("HMAC takes keys of any length");
+                mac.update(scope.as_bytes());
+                let digest = mac.finalize().into_bytes();
+                let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+                format!("{public}~{hex}")
+            }
+            None => public.to_owned(),
+        }
     }
 
     fn lock_ttl(&self) -> Duration {

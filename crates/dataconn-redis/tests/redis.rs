@@ -295,3 +295,92 @@ async fn queries_keep_working_while_redis_is_down_and_sharing_returns_with_it() 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+async fn keys_under(url: &str, prefix: &str) -> Vec<String> {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn nothing_in_redis_lets_a_reader_check_a_password_guess() {
+    let Some(url) = redis_url() else { return };
+    let p = pair(&url, "hidden", 16 * 1024 * 1024).await;
+    assert_eq!(count(&p.a, Ttl::Forever).await, 3);
+    let config = p.a.resolve("shop", None, &toml::Table::new()).unwrap();
+    let private = &config.fingerprint()[..16];
+    let prefix = format!("dataconn-test:{}:hidden:", std::process::id());
+    let keys = keys_under(&url, &prefix).await;
+    assert!(keys.iter().any(|k| k.contains("gen:")), "{keys:?}");
+    for key in &keys {
+        assert!(
+            !key.contains(private),
+            "{key} carries the config's full fingerprint"
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_a_key_secret_only_differences_get_their_own_hidden_scopes() {
+    let mut config = RedisConfig::new("redis://127.0.0.1:1/");
+    config.key = Some(dataconn_core::Secret::new("replica-shared-key"));
+    let tier = RedisTier::connect(config).unwrap();
+    let a = dataconn_core::SharedTier::shared_scope(
+        &tier,
+        "sql:shop:0123456789abcdef#aaaaaaaaaaaaaaaa",
+    );
+    let b = dataconn_core::SharedTier::shared_scope(
+        &tier,
+        "sql:shop:0123456789abcdef#bbbbbbbbbbbbbbbb",
+    );
+    assert_ne!(a, b);
+    assert!(
+        a.starts_with("sql:shop:0123456789abcdef~") && !a.contains("aaaa"),
+        "{a}"
+    );
+    let keyless = RedisTier::connect(RedisConfig::new("redis://127.0.0.1:1/")).unwrap();
+    assert_eq!(
+        dataconn_core::SharedTier::shared_scope(
+            &keyless,
+            "sql:shop:0123456789abcdef#aaaaaaaaaaaaaaaa"
+        ),
+        "sql:shop:0123456789abcdef"
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_or_forged_value_in_redis_is_never_read_into_memory_or_trusted() {
+    let Some(url) = redis_url() else { return };
+    let prefix = format!("dataconn-test:{}:bounded:", std::process::id());
+    let mut config = RedisConfig::new(&url);
+    config.prefix = prefix.clone();
+    config.max_read_bytes = 64;
+    let tier = RedisTier::connect(config).unwrap();
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(format!("{prefix}v:big"))
+        .arg(vec![7u8; 4096])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let got = dataconn_core::SharedTier::get(&tier, "big").await.unwrap();
+    assert!(
+        got.is_none(),
+        "a 4 KiB value must not come back under a 64-byte limit"
+    );
+    let _: () = redis::cmd("SET")
+        .arg(format!("{prefix}v:small"))
+        .arg(b"ok".to_vec())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let got = dataconn_core::SharedTier::get(&tier, "small")
+        .await
+        .unwrap();
+    assert_eq!(got.as_deref(), Some(&b"ok"[..]));
+}

@@ -48,6 +48,9 @@
 //! | `query` | `query(sql)` over files and worksheets, on the embedded engine (Apache DataFusion) |
 
 pub mod blocking;
+mod cache_config;
+
+pub use cache_config::cache_from;
 
 use std::sync::{Arc, Mutex};
 
@@ -56,7 +59,7 @@ pub use dataconn_core::{
     ConnectionConfig, Connections, ConnectionsBuilder, Connector, ConnectorConfig, Dialect, Error,
     ErrorKind, IntoTtl, Params, Query, QueryCache, QueryExt, QueryRequest, ReadTable, Registry,
     Result, RetryPolicy, Rewritten, Secret, Secrets, SecretsSource, Table, Ttl, TypedConnection,
-    Value, downcast, parameter_names, params, rewrite, url_password,
+    Value, downcast, is_secret_key, mask_url, parameter_names, params, rewrite, url_secrets,
 };
 
 /// The crates whose types appear in dataconn's API (Arrow, TOML).
@@ -134,6 +137,7 @@ pub fn connections() -> Result<Connections> {
     }
     let hub = Connections::builder()
         .registry(default_registry())
+        .cache_from_secrets(cache_from)
         .watch(true)
         .build()?;
     *slot = Some(hub.clone());

@@ -159,3 +159,39 @@ fn process_wide_hub_and_blocking_calls_work_inside_and_outside_a_runtime() {
     let err = dataconn::blocking::connection::<SqlConnection>("pets").unwrap_err();
     assert!(err.to_string().contains("did you mean `pets_db`"), "{err}");
 }
+
+#[tokio::test]
+async fn a_secrets_file_deleted_or_emptied_keeps_the_last_good_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets.toml");
+    let db = dir.path().join("a.db");
+    std::fs::write(
+        &secrets,
+        format!("[connections.a]\nurl = \"sqlite:///{}\"\n", db.display()),
+    )
+    .unwrap();
+    let hub = dataconn::Connections::builder()
+        .registry(dataconn::default_registry())
+        .secrets_sources(vec![dataconn::SecretsSource::from_path(&secrets).unwrap()])
+        .build()
+        .unwrap();
+    let a = hub.connection::<SqlConnection>("a").await.unwrap();
+    for damage in ["truncate", "delete"] {
+        match damage {
+            "truncate" => std::fs::write(&secrets, "").unwrap(),
+            _ => std::fs::remove_file(&secrets).unwrap(),
+        }
+        let err = hub.reload_secrets().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::SecretsParse, "{damage}");
+        assert!(
+            err.message().contains("deleted or empty"),
+            "{damage}: {err}"
+        );
+        let still = hub.connection::<SqlConnection>("a").await.unwrap();
+        assert!(
+            Arc::ptr_eq(&a, &still),
+            "{damage}: the connection stays open"
+        );
+        still.health_check().await.unwrap();
+    }
+}

@@ -87,6 +87,8 @@ pub(crate) async fn run(hub: &Connections, global: &Global, args: CheckArgs) -> 
     }
     let json = super::json_report(args.format);
     let mut failed = 0;
+    // A configuration problem (3) outranks a failed connect (1).
+    let mut worst = exit::OK;
     for o in &outcomes {
         let ms = o.elapsed.as_millis();
         match &o.result {
@@ -97,6 +99,7 @@ pub(crate) async fn run(hub: &Connections, global: &Global, args: CheckArgs) -> 
             Ok(()) => println!("OK      {} ({}) {ms} ms", o.name, o.ty),
             Err(e) => {
                 failed += 1;
+                worst = worst.max(crate::exit_code_for(e));
                 if json {
                     println!(
                         "{}",
@@ -120,7 +123,7 @@ pub(crate) async fn run(hub: &Connections, global: &Global, args: CheckArgs) -> 
             outcomes.len() - failed
         );
     }
-    Ok(if failed > 0 { exit::FAILED } else { exit::OK })
+    Ok(worst)
 }
 
 /// What to try next, by kind.

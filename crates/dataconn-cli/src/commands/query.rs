@@ -7,6 +7,7 @@ use crate::exit;
 
 pub(crate) async fn run(hub: &Connections, global: &Global, args: QueryArgs) -> Result<u8> {
     let params = crate::params::parse(&args.params, &args.text_params)?;
+    let ttl = Ttl::parse(&args.ttl)?;
     let mut request = hub.connect(args.name.as_str());
     if let Some(t) = &global.connection_type {
         request = request.connection_type(t.clone());
@@ -24,11 +25,7 @@ pub(crate) async fn run(hub: &Connections, global: &Global, args: QueryArgs) -> 
         ));
     };
     let spinner = super::spinner(global, format!("running query on {}", args.name));
-    let result = query
-        .query(args.sql.as_str())
-        .params(params)
-        .ttl(Ttl::NoCache)
-        .await;
+    let result = query.query(args.sql.as_str()).params(params).ttl(ttl).await;
     spinner.finish_and_clear();
     crate::output::write_table(&result?, &args.out)?;
     Ok(exit::OK)

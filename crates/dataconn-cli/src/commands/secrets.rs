@@ -20,8 +20,7 @@ pub(crate) fn run(hub: &Connections, args: SecretsArgs) -> Result<u8> {
     let mut all = Vec::new();
     leaves("", secrets.as_table(), &mut all);
     for (dotted, value) in all {
-        let key = dotted.rsplit('.').next().unwrap_or(&dotted);
-        let line = format!("{dotted} = {}", shown(key, value));
+        let line = format!("{dotted} = {}", shown(&dotted, value));
         match (args.show_sources, secrets.origin(&dotted)) {
             (true, Some(origin)) => println!("{line}    # {origin}"),
             _ => println!("{line}"),
