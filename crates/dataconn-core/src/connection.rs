@@ -175,6 +175,16 @@ pub trait Query: Connection {
     /// error as [`ErrorKind::Query`].
     async fn fetch(&self, sql: &str, params: &Params) -> Result<Table>;
 
+    /// Run `sql` with `params` and keep only its first `limit` rows, uncached, stopping the
+    /// source early where the connector can (a stream dropped after `limit` rows). The default
+    /// runs [`Query::fetch`] and keeps the head.
+    ///
+    /// # Errors
+    /// As [`Query::fetch`].
+    async fn fetch_head(&self, sql: &str, params: &Params, limit: usize) -> Result<Table> {
+        Ok(self.fetch(sql, params).await?.head(limit))
+    }
+
     /// The cache scope of this connection (a cheap handle).
     fn cache_scope(&self) -> CacheScope;
 
@@ -205,6 +215,7 @@ pub trait QueryExt: Query {
             sql: sql.into(),
             params: Params::new(),
             ttl: None,
+            limit: None,
         }
     }
 }
@@ -218,6 +229,7 @@ pub struct QueryRequest<'a, C: ?Sized> {
     sql: String,
     params: Params,
     ttl: Option<Result<Ttl>>,
+    limit: Option<usize>,
 }
 
 impl<C: ?Sized> fmt::Debug for QueryRequest<'_, C> {
@@ -251,6 +263,13 @@ impl<'a, C: Query + ?Sized> QueryRequest<'a, C> {
         self
     }
 
+    /// Keep only the first `rows` rows; the source stops early where it can
+    /// ([`Query::fetch_head`]). The limit is part of the cache key.
+    pub fn limit(mut self, rows: usize) -> Self {
+        self.limit = Some(rows);
+        self
+    }
+
     async fn run(self) -> Result<Table> {
         let conn = self.conn;
         let ttl = match self.ttl {
@@ -272,10 +291,22 @@ impl<'a, C: Query + ?Sized> QueryRequest<'a, C> {
             let started = Instant::now();
             let scope = conn.cache_scope();
             let version = conn.data_version(&self.sql, &self.params).await?;
-            let key = scope.key("query", &self.sql, &self.params, &version);
-            let result = scope
-                .get_or_load(key, ttl, || conn.fetch(&self.sql, &self.params))
-                .await;
+            let result = match self.limit {
+                None => {
+                    let key = scope.key("query", &self.sql, &self.params, &version);
+                    scope
+                        .get_or_load(key, ttl, || conn.fetch(&self.sql, &self.params))
+                        .await
+                }
+                Some(limit) => {
+                    let mut args = version;
+                    args.extend_from_slice(&(limit as u64).to_le_bytes());
+                    let key = scope.key("query_head", &self.sql, &self.params, &args);
+                    scope
+                        .get_or_load(key, ttl, || conn.fetch_head(&self.sql, &self.params, limit))
+                        .await
+                }
+            };
             let span = tracing::Span::current();
             span.record("duration_us", started.elapsed().as_micros() as u64);
             if let Ok(table) = &result {

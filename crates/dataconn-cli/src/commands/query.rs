@@ -25,7 +25,12 @@ pub(crate) async fn run(hub: &Connections, global: &Global, args: QueryArgs) -> 
         ));
     };
     let spinner = super::spinner(global, format!("running query on {}", args.name));
-    let result = query.query(args.sql.as_str()).params(params).ttl(ttl).await;
+    let mut request = query.query(args.sql.as_str()).params(params).ttl(ttl);
+    if let Some(limit) = args.out.limit {
+        // Pushed down: the source stops after `limit` rows where it can.
+        request = request.limit(limit);
+    }
+    let result = request.await;
     spinner.finish_and_clear();
     crate::output::write_table(&result?, &args.out)?;
     Ok(exit::OK)
