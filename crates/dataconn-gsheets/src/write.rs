@@ -96,14 +96,13 @@ impl GSheetsConnection {
     pub async fn update(&self, worksheet: impl Into<WorksheetRef>, table: &Table) -> Result<()> {
         let worksheet = worksheet.into();
         self.writing(async |api, sheet| {
-            let (gid, title) = api.find(&sheet, &worksheet).await?;
+            let (gid, _) = api.find(&sheet, &worksheet).await?;
             let mut rows = vec![header(table)];
             rows.extend(cells(table)?);
-            let height = rows.len();
-            // Write first (the grid grows to fit), then cut the grid to exactly the table:
-            // old cells beyond it go, and a failed write leaves the old contents whole.
-            api.write(&sheet, &title, rows).await?;
-            api.resize(&sheet, gid, height, table.num_columns()).await
+            // One batchUpdate sets the grid to the table's size and every cell: Google applies
+            // all of it or none, so a failure leaves the old contents whole (never new rows
+            // over stale ones), and a retry writes the same result.
+            api.replace(&sheet, gid, &rows, table.num_columns()).await
         })
         .await
     }
@@ -189,15 +188,12 @@ impl GSheetsConnection {
         let (api, _, _) = self.writer()?;
         let mut rows = vec![header(table)];
         rows.extend(cells(table).map_err(|e| self.fail(e))?);
+        // One request creates the spreadsheet with its cells: a failure leaves none half made.
         let id = api
-            .create_spreadsheet(title, worksheet, rows.len(), table.num_columns())
+            .create_spreadsheet(title, worksheet, &rows, table.num_columns())
             .await
             .map_err(|e| self.fail(e))?;
-        let sheet = SpreadsheetRef { id, gid: None };
-        api.write(&sheet, worksheet, rows)
-            .await
-            .map_err(|e| self.fail(e))?;
-        Ok(sheet)
+        Ok(SpreadsheetRef { id, gid: None })
     }
 
     /// Add a worksheet titled `title` holding `table`; returns its gid.
@@ -211,9 +207,9 @@ impl GSheetsConnection {
             let mut rows = vec![header(table)];
             rows.extend(cells(table)?);
             gid = api
-                .add_worksheet(&sheet, title, rows.len(), table.num_columns())
+                .add_worksheet(&sheet, title, &rows, table.num_columns())
                 .await?;
-            api.write(&sheet, title, rows).await
+            Ok(())
         })
         .await?;
         Ok(gid)
