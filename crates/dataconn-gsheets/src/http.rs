@@ -69,13 +69,6 @@ impl Http {
         })
     }
 
-    /// This client with another retry policy (tests, and callers that retry themselves).
-    #[cfg(test)]
-    pub(crate) fn with_retry(mut self, retry: RetryPolicy) -> Http {
-        self.retry = retry;
-        self
-    }
-
     /// Send the request `build` makes (once per attempt) and read the whole reply, to `what`
     /// (for messages: "read the worksheet"). Retries as `repeat` allows; any status comes back
     /// as a [`Reply`] for the caller to explain (after the retries a 429 or 5xx was worth).
