@@ -215,31 +215,50 @@ fn pkcs8_der(pem: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(text).ok()
 }
 
+/// The largest key file read: a key JSON is about 2.3 KB, and `/dev/zero` is not one.
+const MAX_KEY_FILE_BYTES: u64 = 1 << 20;
+
 /// The key fields from the JSON file at `path`; errors name the file and never a value.
 pub(crate) async fn read_key_file(path: &str) -> Result<KeyFields> {
-    let text = tokio::fs::read_to_string(path).await.map_err(|e| {
+    use tokio::io::AsyncReadExt;
+    let unreadable = |e: std::io::Error| {
         Error::config(format!(
             "expected a service-account key JSON at {path} (`service_account_file`), found none \
              readable"
         ))
         .with_source(e)
-    })?;
-    serde_json::from_str(&text).map_err(|e| {
+    };
+    let file = tokio::fs::File::open(path).await.map_err(unreadable)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_KEY_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
+        return Err(Error::config(format!(
+            "expected a service-account key JSON of at most 1 MiB at {path} \
+             (`service_account_file`), found a larger file"
+        )));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| {
         // serde's text can quote a value (a number where text belongs); say where instead.
         let found = match e.classify() {
-            serde_json::error::Category::Data if e.to_string().starts_with("missing field") => {
-                e.to_string()
-                    .split(" at line")
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned()
-            }
+            serde_json::error::Category::Data if e.to_string().starts_with("missing field") => e
+                .to_string()
+                .split(" at line")
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
             serde_json::error::Category::Data => format!(
                 "a field of the wrong type at line {}, column {}",
                 e.line(),
                 e.column()
             ),
-            _ => format!("text that is not JSON (line {}, column {})", e.line(), e.column()),
+            _ => format!(
+                "text that is not JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
         };
         Error::config(format!(
             "expected a service-account key JSON at {path} with `client_email` and \
@@ -251,6 +270,21 @@ pub(crate) async fn read_key_file(path: &str) -> Result<KeyFields> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_key_file_that_never_ends_is_refused_after_a_mebibyte() {
+        let err = read_key_file("/dev/zero").await.map(|_| ()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+        assert!(
+            err.to_string().contains("at most 1 MiB at /dev/zero"),
+            "{err}"
+        );
+        let err = read_key_file("/nonexistent/key.json")
+            .await
+            .map(|_| ())
+            .unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/key.json"), "{err}");
+    }
 
     #[test]
     fn a_key_that_is_not_pkcs8_pem_is_refused_without_showing_it() {
@@ -268,7 +302,10 @@ mod tests {
             let shown = format!("{err} {err:?}");
             assert_eq!(err.kind(), ErrorKind::Config, "{shown}");
             assert!(shown.contains("`private_key` (secrets.toml:4)"), "{shown}");
-            assert!(!shown.contains("hunter2") && !shown.contains("aHVudGVyMg"), "{shown}");
+            assert!(
+                !shown.contains("hunter2") && !shown.contains("aHVudGVyMg"),
+                "{shown}"
+            );
         }
     }
 }

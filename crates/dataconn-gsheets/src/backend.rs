@@ -132,8 +132,12 @@ impl Settings {
             .map_or(Ok(Ttl::For(DEFAULT_TTL)), Ttl::from_toml)?;
         // `parse` checked these; the same checks again give the values.
         let url = |key: &str, value: &Option<String>, default: &str| {
-            http_url(key, &config.origin(key), value.as_deref().unwrap_or(default))
-                .map_err(Error::config)
+            http_url(
+                key,
+                &config.origin(key),
+                value.as_deref().unwrap_or(default),
+            )
+            .map_err(Error::config)
         };
         let http = Http::new(
             parsed.request_timeout(config).map_err(Error::config)?,
@@ -161,9 +165,10 @@ impl Settings {
 
 /// Make aws-lc-rs the process's rustls provider, unless one is installed already.
 ///
-/// yup-oauth2's HTTPS client asks rustls for the process default. rustls can only pick one by
-/// itself when a single provider is compiled in, and object_store 0.13 (under the SQL engine)
-/// compiles ring in beside our aws-lc-rs: without this, the first sign-in panics.
+/// rustls can only pick a provider by itself when a single one is compiled in, and
+/// object_store 0.13 (under the SQL engine) compiles ring in beside aws-lc-rs. reqwest falls
+/// back to aws-lc-rs on its own; installing it keeps every rustls user in the process on the
+/// same provider as this connector's signing.
 fn install_crypto_provider() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }

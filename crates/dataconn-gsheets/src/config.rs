@@ -262,7 +262,10 @@ mod tests {
             );
         }
         let problem = http_url("k", "o", "ftp://ann:hunter2@x/").unwrap_err();
-        assert!(!problem.contains("hunter2") && !problem.contains("ann"), "{problem}");
+        assert!(
+            !problem.contains("hunter2") && !problem.contains("ann"),
+            "{problem}"
+        );
         let problem = http_url("k", "o", "ann:hunter2@x").unwrap_err();
         assert!(!problem.contains("hunter2"), "{problem}");
     }

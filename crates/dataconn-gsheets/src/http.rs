@@ -101,8 +101,12 @@ impl Http {
             retry += 1;
             tracing::Span::current().record("retries", retry);
             match &outcome {
-                Ok(reply) => tracing::warn!(status = %reply.status, retry, what, "retrying after a temporary failure"),
-                Err(f) => tracing::warn!(error = %f.error, retry, what, "retrying after a temporary failure"),
+                Ok(reply) => {
+                    tracing::warn!(status = %reply.status, retry, what, "retrying after a temporary failure")
+                }
+                Err(f) => {
+                    tracing::warn!(error = %f.error, retry, what, "retrying after a temporary failure")
+                }
             }
             tokio::time::sleep(wait).await;
         }
@@ -138,9 +142,12 @@ impl Http {
             // Only a refused connection surely never reached the server.
             let unsent = e.is_connect() || e.is_builder();
             Failure {
-                error: Error::new(ErrorKind::Connect, format!("could not reach Google to {what}"))
-                    .set_temporary(!e.is_builder())
-                    .with_source(e.without_url()),
+                error: Error::new(
+                    ErrorKind::Connect,
+                    format!("could not reach Google to {what}"),
+                )
+                .set_temporary(!e.is_builder())
+                .with_source(e.without_url()),
                 maybe_applied: !unsent,
             }
         })?;
@@ -163,7 +170,10 @@ impl Http {
             .set_temporary(false),
             maybe_applied: true,
         };
-        if response.content_length().is_some_and(|n| n > self.max_bytes) {
+        if response
+            .content_length()
+            .is_some_and(|n| n > self.max_bytes)
+        {
             return Err(too_big());
         }
         let mut body = Vec::new();

@@ -309,6 +309,31 @@ mod tests {
             assert_eq!(position(l), Some(i));
         }
         assert_eq!(position("a1"), None);
-        assert_eq!(position(&"Z".repeat(40)), None, "too many letters is no column, no panic");
+        assert_eq!(
+            position(&"Z".repeat(40)),
+            None,
+            "too many letters is no column, no panic"
+        );
+    }
+
+    #[test]
+    fn a_letter_range_past_the_last_column_stops_there() {
+        let rows = vec![
+            vec!["a".to_owned(), "b".to_owned(), "c".to_owned()],
+            vec!["1".to_owned(), "2".to_owned(), "3".to_owned()],
+        ];
+        let options = ReadOptions {
+            // 26^12 columns: walked one by one, this would not finish.
+            usecols: Some(UseCols::Letters(vec!["B:ZZZZZZZZZZZZ".into()])),
+            ..ReadOptions::default()
+        };
+        let t = shape(rows.clone(), &options).unwrap();
+        assert_eq!(t.column_names(), ["b", "c"]);
+        let options = ReadOptions {
+            usecols: Some(UseCols::Letters(vec![format!("A:{}", "Z".repeat(40))])),
+            ..ReadOptions::default()
+        };
+        let err = shape(rows, &options).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Parameter, "{err}");
     }
 }

@@ -92,9 +92,10 @@ impl Api {
             path.push(':');
             path.push_str(verb);
         }
-        let mut url = self.base.join(&path).map_err(|e| {
-            Error::internal(format!("could not build a Sheets API URL ({e})"))
-        })?;
+        let mut url = self
+            .base
+            .join(&path)
+            .map_err(|e| Error::internal(format!("could not build a Sheets API URL ({e})")))?;
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
@@ -112,6 +113,21 @@ impl Api {
         repeat: Repeat,
     ) -> Result<Json> {
         let token = self.account.token(&self.http).await?;
+        // Whatever a server echoes, the token is not shown.
+        self.call_with(what, method, url, body, repeat, &token)
+            .await
+            .map_err(|e| e.scrub(&[token.expose()]))
+    }
+
+    async fn call_with(
+        &self,
+        what: &str,
+        method: Method,
+        url: Url,
+        body: Option<Json>,
+        repeat: Repeat,
+        token: &dataconn_core::Secret,
+    ) -> Result<Json> {
         let body = body.map(|b| b.to_string());
         let reply = self
             .http
@@ -192,7 +208,10 @@ impl Api {
         let reply = self
             .call("read the spreadsheet", Method::GET, url, None, Repeat::Safe)
             .await?;
-        let sheets = reply["sheets"].as_array().map(Vec::as_slice).unwrap_or_default();
+        let sheets = reply["sheets"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         Ok(sheets
             .iter()
             .filter_map(|s| {
@@ -263,7 +282,10 @@ impl Api {
         let reply = self
             .call("read the worksheet", Method::GET, url, None, Repeat::Safe)
             .await?;
-        let rows = reply["values"].as_array().map(Vec::as_slice).unwrap_or_default();
+        let rows = reply["values"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         rows.iter()
             .map(|row| {
                 let cells = row.as_array().ok_or_else(|| {
@@ -427,7 +449,12 @@ impl Api {
         rows: &[Vec<Json>],
         columns: usize,
     ) -> Result<u64> {
-        let taken: Vec<u64> = self.worksheets(sheet).await?.into_iter().map(|(g, _)| g).collect();
+        let taken: Vec<u64> = self
+            .worksheets(sheet)
+            .await?
+            .into_iter()
+            .map(|(g, _)| g)
+            .collect();
         let gid = free_gid(title, &taken);
         let requests = vec![
             json!({"addSheet": {"properties": {

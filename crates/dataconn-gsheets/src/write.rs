@@ -215,3 +215,44 @@ impl GSheetsConnection {
         Ok(gid)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{
+        ArrayRef, Date32Array, Float64Array, RecordBatch, TimestampMillisecondArray, UInt64Array,
+    };
+
+    use super::*;
+
+    fn one(column: ArrayRef) -> Result<Vec<Vec<Json>>> {
+        cells(&Table::from_batch(
+            RecordBatch::try_from_iter([("c", column)]).unwrap(),
+        ))
+    }
+
+    #[test]
+    fn extreme_values_become_cells_or_errors_never_panics() {
+        // Days beyond what a calendar date holds: an error (or text), never a panic.
+        let dates = one(Arc::new(Date32Array::from(vec![i32::MAX, i32::MIN, 0])));
+        assert!(dates.is_ok() || dates.is_err_and(|e| e.kind() == ErrorKind::TypeConversion));
+        let dates = one(Arc::new(Date32Array::from(vec![0]))).unwrap();
+        assert_eq!(dates[0], vec![Json::from("1970-01-01")]);
+        let times = one(Arc::new(TimestampMillisecondArray::from(vec![
+            i64::MAX,
+            i64::MIN,
+        ])));
+        assert!(times.is_ok() || times.is_err_and(|e| e.kind() == ErrorKind::TypeConversion));
+        let floats = one(Arc::new(Float64Array::from(vec![
+            f64::INFINITY,
+            f64::NAN,
+            1e308,
+        ])))
+        .unwrap();
+        assert_eq!(floats[0], vec![Json::from("inf")]);
+        assert_eq!(floats[2], vec![Json::from(1e308)]);
+        let err = one(Arc::new(UInt64Array::from(vec![u64::MAX]))).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TypeConversion, "{err}");
+    }
+}

@@ -585,7 +585,8 @@ mod service_account {
                 if appending {
                     counters.appends.fetch_add(1, Ordering::SeqCst);
                 }
-                let resizing = segments[3].ends_with(":batchUpdate") && body.contains("updateSheetProperties");
+                let resizing =
+                    segments[3].ends_with(":batchUpdate") && body.contains("updateSheetProperties");
                 let take = |fault: &AtomicUsize| {
                     fault
                         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -645,15 +646,35 @@ mod service_account {
         /// requires.
         fn set_cells(&mut self, row: usize, column: usize, rows: &Json) {
             self.currency = false;
-            for (r, data) in rows.as_array().cloned().unwrap_or_default().iter().enumerate() {
+            for (r, data) in rows
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+            {
                 let at = row + r;
-                assert!((at as i64) < self.grid.0, "row {at} beyond the grid {:?}", self.grid);
+                assert!(
+                    (at as i64) < self.grid.0,
+                    "row {at} beyond the grid {:?}",
+                    self.grid
+                );
                 if self.cells.len() <= at {
                     self.cells.resize(at + 1, Vec::new());
                 }
-                for (c, cell) in data["values"].as_array().cloned().unwrap_or_default().iter().enumerate() {
+                for (c, cell) in data["values"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .enumerate()
+                {
                     let col = column + c;
-                    assert!((col as i64) < self.grid.1, "column {col} beyond the grid {:?}", self.grid);
+                    assert!(
+                        (col as i64) < self.grid.1,
+                        "column {col} beyond the grid {:?}",
+                        self.grid
+                    );
                     if self.cells[at].len() <= col {
                         self.cells[at].resize(col + 1, Json::String(String::new()));
                     }
@@ -846,24 +867,34 @@ mod service_account {
                                 "Invalid requests[{i}].addSheet: A sheet with the name \"{title}\" already exists. Please enter another name."
                             ));
                         }
-                        let gid = add["properties"]["sheetId"].as_i64().unwrap_or(1000 + gids.len() as i64);
+                        let gid = add["properties"]["sheetId"]
+                            .as_i64()
+                            .unwrap_or(1000 + gids.len() as i64);
                         if gids.contains(&gid) {
-                            return bad(format!("Invalid requests[{i}].addSheet: Sheet with id {gid} already exists."));
+                            return bad(format!(
+                                "Invalid requests[{i}].addSheet: Sheet with id {gid} already exists."
+                            ));
                         }
                         gids.push(gid);
                         titles.push(title.to_owned());
                     } else if let Some(update) = request.get("updateSheetProperties") {
                         let gid = update["properties"]["sheetId"].as_i64().unwrap_or_default();
                         if !gids.contains(&gid) {
-                            return bad(format!("Invalid requests[{i}].updateSheetProperties: No grid with id: {gid}"));
+                            return bad(format!(
+                                "Invalid requests[{i}].updateSheetProperties: No grid with id: {gid}"
+                            ));
                         }
                     } else if let Some(update) = request.get("updateCells") {
                         let gid = update["start"]["sheetId"].as_i64().unwrap_or_default();
                         if !gids.contains(&gid) {
-                            return bad(format!("Invalid requests[{i}].updateCells: No grid with id: {gid}"));
+                            return bad(format!(
+                                "Invalid requests[{i}].updateCells: No grid with id: {gid}"
+                            ));
                         }
                         if update["fields"].as_str().is_none_or(str::is_empty) {
-                            return bad(format!("Invalid requests[{i}].updateCells: At least one field must be updated, but none were specified."));
+                            return bad(format!(
+                                "Invalid requests[{i}].updateCells: At least one field must be updated, but none were specified."
+                            ));
                         }
                     } else {
                         return bad(format!("Invalid requests[{i}]: unknown request"));
@@ -878,7 +909,10 @@ mod service_account {
                             .unwrap_or(1000 + self.tabs.len() as i64);
                         self.tabs.push(Tab {
                             gid,
-                            title: add["properties"]["title"].as_str().unwrap_or_default().to_owned(),
+                            title: add["properties"]["title"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_owned(),
                             cells: Vec::new(),
                             grid: (
                                 grid["rowCount"].as_i64().unwrap_or(1000),
@@ -1539,7 +1573,13 @@ mod hardening {
     #[tokio::test]
     async fn url_keys_that_are_not_http_urls_with_a_host_are_config_errors_naming_key_and_line() {
         let Some(f) = fixture().await else { return };
-        for bad in ["/x", "ftp://x", "not a url", "http://", "ftp://ann:hunter2@x/"] {
+        for bad in [
+            "/x",
+            "ftp://x",
+            "not a url",
+            "http://",
+            "ftp://ann:hunter2@x/",
+        ] {
             // sheets_base_url and token_uri of a service account; public_base_url of a public
             // sheet. The section is at line 1, so its keys are at known lines.
             let service = f.section("bad", "").replace(
@@ -1559,13 +1599,12 @@ mod hardening {
                 ("token_uri", token),
                 ("public_base_url", public),
             ] {
-                let line = secrets
-                    .lines()
-                    .position(|l| l.starts_with(key))
-                    .unwrap()
-                    + 1;
+                let line = secrets.lines().position(|l| l.starts_with(key)).unwrap() + 1;
                 let hub = super::hub(&secrets);
-                let err = hub.connection::<GSheetsConnection>("bad").await.unwrap_err();
+                let err = hub
+                    .connection::<GSheetsConnection>("bad")
+                    .await
+                    .unwrap_err();
                 let shown = format!("{err} {err:?}");
                 assert_eq!(err.kind(), ErrorKind::Config, "{key} = {bad:?}: {shown}");
                 assert!(
@@ -1575,7 +1614,10 @@ mod hardening {
                         && shown.contains("URL with a host"),
                     "{key} = {bad:?}: {shown}"
                 );
-                assert!(!shown.contains("hunter2") && !shown.contains("ann"), "{shown}");
+                assert!(
+                    !shown.contains("hunter2") && !shown.contains("ann"),
+                    "{shown}"
+                );
             }
         }
 
@@ -1656,7 +1698,10 @@ mod hardening {
             );
         }
         // The other worksheets are as they were.
-        assert_eq!(f.cells("Sheet1"), vec![vec![json!("a"), json!("b")], vec![json!("1"), json!("2")]]);
+        assert_eq!(
+            f.cells("Sheet1"),
+            vec![vec![json!("a"), json!("b")], vec![json!("1"), json!("2")]]
+        );
     }
 
     #[tokio::test]
@@ -1711,7 +1756,11 @@ mod hardening {
         );
         assert!(!err.is_temporary(), "{shown}");
         assert_eq!(f.counters.appends.load(Ordering::SeqCst), 1, "sent once");
-        assert_eq!(f.cells("My Data").len(), before + 1, "the row is there once");
+        assert_eq!(
+            f.cells("My Data").len(),
+            before + 1,
+            "the row is there once"
+        );
     }
 
     #[tokio::test]
@@ -1770,7 +1819,8 @@ mod hardening {
                 .unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Config, "{bad}: {err}");
             assert!(
-                err.to_string().contains("`request_timeout` (secrets.toml:3)"),
+                err.to_string()
+                    .contains("`request_timeout` (secrets.toml:3)"),
                 "{err}"
             );
         }
