@@ -197,7 +197,14 @@ impl Source {
     /// What identifies the worksheet in cache keys.
     pub(crate) fn key(&self) -> String {
         match self {
-            Source::Public { url, .. } => url.to_string(),
+            Source::Public { url, .. } => {
+                // Keys can be logged: no user name or password in them (the scope already
+                // tells connections apart).
+                let mut url = url.clone();
+                let _ = url.set_username("");
+                let _ = url.set_password(None);
+                url.to_string()
+            }
             Source::Service {
                 sheet, worksheet, ..
             } => format!("sheets-api:{}:{worksheet:?}", sheet.id),

@@ -327,6 +327,8 @@ mod service_account {
         /// This many appends are applied, then answered 500 (as when Google fails after
         /// writing).
         pub(super) fail_appends_after_applying: AtomicUsize,
+        /// This many appends are answered 429, with nothing applied (as Google documents).
+        pub(super) throttle_appends: AtomicUsize,
         /// Values reads and token exchanges get no answer while set.
         pub(super) stall_values: AtomicBool,
         pub(super) stall_tokens: AtomicBool,
@@ -593,6 +595,15 @@ mod service_account {
                         .is_ok()
                 };
                 let internal = google_error(500, "INTERNAL", "Internal error encountered.");
+                if appending && take(&counters.throttle_appends) {
+                    let quota = google_error(
+                        429,
+                        "RESOURCE_EXHAUSTED",
+                        "Quota exceeded for quota metric 'Write requests'",
+                    );
+                    respond(&mut stream, "429 Too Many Requests", &quota).await;
+                    return;
+                }
                 if resizing && take(&counters.fail_resizes) {
                     respond(&mut stream, "500 Internal Server Error", &internal).await;
                     return;
@@ -1761,6 +1772,19 @@ mod hardening {
             before + 1,
             "the row is there once"
         );
+
+        // A 429 is Google's "not processed": that one is sent again, and applied once.
+        f.counters.throttle_appends.store(1, Ordering::SeqCst);
+        sheets
+            .append("My Data", &items(&["tape"], &[1.25]))
+            .await
+            .unwrap();
+        assert_eq!(
+            f.counters.appends.load(Ordering::SeqCst),
+            3,
+            "a 429, then the append"
+        );
+        assert_eq!(f.cells("My Data").len(), before + 2);
     }
 
     #[tokio::test]
