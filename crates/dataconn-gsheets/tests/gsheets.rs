@@ -405,7 +405,7 @@ mod service_account {
 
     /// Whether a JWT-bearer assertion is signed by the test key, for this endpoint and scope.
     fn assertion_ok(jwt: &str, public_der: &[u8], token_uri: &str) -> bool {
-        // Padded or not: yup-oauth2 pads its base64url, as Google accepts.
+        // Padded or not, as Google accepts both.
         let b64 = base64::engine::GeneralPurpose::new(
             &base64::alphabet::URL_SAFE,
             base64::engine::GeneralPurposeConfig::new()
