@@ -6,10 +6,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use dataconn_core::{
     CacheScope, ConnectContext, Connection, ConnectionConfig, Connector, Error, ErrorKind,
-    ReadTable, Result, RetryPolicy, Table, Ttl, TypedConnection,
+    ReadTable, Result, Table, Ttl, TypedConnection,
 };
+use url::Url;
 
-use crate::config::GSheetsConfig;
+use crate::auth::KeyFields;
+use crate::config::{GSheetsConfig, http_url};
+use crate::http::Http;
 use crate::read::{ReadRequest, Render};
 use crate::service::Api;
 use crate::spreadsheet::{SpreadsheetRef, WorksheetRef};
@@ -36,18 +39,12 @@ impl Connector for GSheetsConnector {
         let name = ctx.config.name().to_owned();
         let sensitive = ctx.config.sensitive_values();
         let settings = Settings::from_config(&ctx.config)
-            .map_err(|e| e.with_connection(&name, crate::TYPE))?;
+            .map_err(|e| e.with_connection(&name, crate::TYPE).scrub(&sensitive))?;
         let api = api_for(&settings)
             .await
             .map_err(|e| e.with_connection(&name, crate::TYPE).scrub(&sensitive))?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| Error::config("could not set up the HTTP client").with_source(e))?;
         Ok(Arc::new(GSheetsConnection {
             name,
-            http,
-            retry: RetryPolicy::default(),
             state: RwLock::new(State {
                 settings,
                 api,
@@ -58,34 +55,67 @@ impl Connector for GSheetsConnector {
     }
 }
 
+/// Where a service account's key comes from.
+pub(crate) enum ServiceKey {
+    /// The key's fields in the section, with where `private_key` and `token_uri` came from.
+    Fields {
+        fields: KeyFields,
+        key_origin: String,
+        uri_origin: String,
+    },
+    /// The key JSON at this path (`service_account_file`).
+    File(String),
+}
+
 struct Settings {
     spreadsheet: Option<SpreadsheetRef>,
     worksheet: Option<WorksheetRef>,
-    public_base: String,
+    public_base: Url,
     ttl: Ttl,
-    /// A service account: the section (its key fields) or the key file.
-    service: Option<(toml::Table, Option<String>)>,
-    sheets_base: String,
+    service: Option<ServiceKey>,
+    sheets_base: Url,
+    /// Every HTTP call's client, with `request_timeout` and `max_response_bytes`.
+    http: Http,
 }
 
-/// The API hub for a service account (none for a public sheet).
+/// The API client for a service account (none for a public sheet). The key is read and
+/// checked here, at connect time.
 async fn api_for(settings: &Settings) -> Result<Option<Arc<Api>>> {
-    let Some((options, file)) = &settings.service else {
+    let Some(key) = &settings.service else {
         return Ok(None);
     };
-    let key = crate::service::key(options, file.as_deref()).await?;
-    Ok(Some(Arc::new(Api::new(key, &settings.sheets_base).await?)))
+    let account = crate::service::account(key).await?;
+    Ok(Some(Arc::new(Api::new(
+        account,
+        settings.sheets_base.clone(),
+        settings.http.clone(),
+    ))))
 }
 
 impl Settings {
     fn from_config(config: &ConnectionConfig) -> Result<Settings> {
         let parsed: GSheetsConfig = config.parse()?;
-        let service = parsed.is_service_account(config).then(|| {
-            (
-                config.options().clone(),
-                parsed.service_account_file.clone(),
-            )
-        });
+        let service = if !parsed.is_service_account(config) {
+            None
+        } else if let Some(path) = &parsed.service_account_file {
+            Some(ServiceKey::File(path.clone()))
+        } else {
+            // `parse` checked that both are there.
+            let (Some(email), Some(key)) = (&parsed.client_email, &parsed.private_key) else {
+                return Err(Error::config(
+                    "expected `client_email` and `private_key` in the section, found neither whole",
+                ));
+            };
+            Some(ServiceKey::Fields {
+                fields: KeyFields {
+                    client_email: email.clone(),
+                    private_key: key.clone(),
+                    token_uri: parsed.token_uri.clone(),
+                },
+                key_origin: config.origin("private_key"),
+                uri_origin: config.origin("token_uri"),
+            })
+        };
         let spreadsheet = parsed
             .spreadsheet
             .as_deref()
@@ -100,26 +130,45 @@ impl Settings {
             .ttl
             .as_ref()
             .map_or(Ok(Ttl::For(DEFAULT_TTL)), Ttl::from_toml)?;
+        // `parse` checked these; the same checks again give the values.
+        let url = |key: &str, value: &Option<String>, default: &str| {
+            http_url(
+                key,
+                &config.origin(key),
+                value.as_deref().unwrap_or(default),
+            )
+            .map_err(Error::config)
+        };
+        let http = Http::new(
+            parsed.request_timeout(config).map_err(Error::config)?,
+            parsed.max_response_bytes(config).map_err(Error::config)?,
+        )?;
         Ok(Settings {
             spreadsheet,
             worksheet,
-            public_base: parsed
-                .public_base_url
-                .unwrap_or_else(|| "https://docs.google.com".to_owned()),
+            public_base: url(
+                "public_base_url",
+                &parsed.public_base_url,
+                "https://docs.google.com",
+            )?,
             ttl,
             service,
-            sheets_base: parsed
-                .sheets_base_url
-                .unwrap_or_else(|| "https://sheets.googleapis.com/".to_owned()),
+            sheets_base: url(
+                "sheets_base_url",
+                &parsed.sheets_base_url,
+                "https://sheets.googleapis.com/",
+            )?,
+            http,
         })
     }
 }
 
 /// Make aws-lc-rs the process's rustls provider, unless one is installed already.
 ///
-/// yup-oauth2's HTTPS client asks rustls for the process default. rustls can only pick one by
-/// itself when a single provider is compiled in, and object_store 0.13 (under the SQL engine)
-/// compiles ring in beside our aws-lc-rs: without this, the first sign-in panics.
+/// rustls can only pick a provider by itself when a single one is compiled in, and
+/// object_store 0.13 (under the SQL engine) compiles ring in beside aws-lc-rs. reqwest falls
+/// back to aws-lc-rs on its own; installing it keeps every rustls user in the process on the
+/// same provider as this connector's signing.
 fn install_crypto_provider() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
@@ -134,11 +183,7 @@ struct State {
 /// Where a worksheet's cells come from.
 pub(crate) enum Source {
     /// A public sheet's CSV export.
-    Public {
-        http: reqwest::Client,
-        retry: RetryPolicy,
-        url: String,
-    },
+    Public { http: Http, url: Url },
     /// The Sheets API as a service account.
     Service {
         api: Arc<Api>,
@@ -152,7 +197,14 @@ impl Source {
     /// What identifies the worksheet in cache keys.
     pub(crate) fn key(&self) -> String {
         match self {
-            Source::Public { url, .. } => url.clone(),
+            Source::Public { url, .. } => {
+                // Keys can be logged: no user name or password in them (the scope already
+                // tells connections apart).
+                let mut url = url.clone();
+                let _ = url.set_username("");
+                let _ = url.set_password(None);
+                url.to_string()
+            }
             Source::Service {
                 sheet, worksheet, ..
             } => format!("sheets-api:{}:{worksheet:?}", sheet.id),
@@ -162,8 +214,8 @@ impl Source {
     /// The worksheet's rows of cells.
     pub(crate) async fn rows(&self) -> Result<Vec<Vec<String>>> {
         match self {
-            Source::Public { http, retry, url } => {
-                crate::read::csv_rows(&crate::public::fetch(http, retry, url).await?)
+            Source::Public { http, url } => {
+                crate::read::csv_rows(&crate::public::fetch(http, url).await?)
             }
             Source::Service {
                 api,
@@ -181,8 +233,6 @@ impl Source {
 /// A Google Sheets connection: worksheets read as cached Arrow tables.
 pub struct GSheetsConnection {
     name: String,
-    http: reqwest::Client,
-    retry: RetryPolicy,
     state: RwLock<State>,
 }
 
@@ -272,9 +322,8 @@ impl GSheetsConnection {
             }
         };
         let source = Source::Public {
-            http: self.http.clone(),
-            retry: self.retry,
-            url: crate::public::export_url(&s.public_base, sheet, gid),
+            http: s.http.clone(),
+            url: crate::public::export_url(&s.public_base, sheet, gid)?,
         };
         Ok((source, state.cache.clone()))
     }
@@ -370,11 +419,12 @@ impl Connection for GSheetsConnection {
     }
 
     async fn reconfigure(&self, config: ConnectionConfig) -> Result<()> {
-        let settings = Settings::from_config(&config).map_err(|e| self.fail(e))?;
-        let api = api_for(&settings).await.map_err(|e| {
+        let scrub = |e: Error| {
             e.with_connection(&self.name, crate::TYPE)
                 .scrub(&config.sensitive_values())
-        })?;
+        };
+        let settings = Settings::from_config(&config).map_err(scrub)?;
+        let api = api_for(&settings).await.map_err(scrub)?;
         let mut state = self
             .state
             .write()

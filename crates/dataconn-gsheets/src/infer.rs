@@ -68,7 +68,8 @@ fn float(cell: &str) -> Option<f64> {
     {
         return None;
     }
-    text.parse().ok()
+    // "1e999" parses as infinity: a value no cell holds, so such a column stays text.
+    text.parse().ok().filter(|f: &f64| f.is_finite())
 }
 
 fn boolean(cell: &str) -> Option<bool> {
@@ -201,6 +202,7 @@ mod tests {
             (&["007", "12"], DataType::Utf8),
             (&["12345678901234567890"], DataType::Utf8),
             (&["0.5", "0"], DataType::Float64),
+            (&["1e999", "1"], DataType::Utf8),
         ];
         for (cells, expected) in cases {
             assert_eq!(&column(cells).0, expected, "{cells:?}");

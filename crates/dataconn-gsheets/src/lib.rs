@@ -9,14 +9,17 @@
 //! ```
 //!
 //! Public sheets are read through the CSV export URL (no credentials); with a service account
-//! the Sheets v4 API (google-sheets4) reads and writes (`update`, `append`, `clear`, `create`).
+//! the Sheets v4 REST API reads and writes (`update`, `append`, `clear`, `create`). Every HTTP
+//! call has a total timeout (`request_timeout`) and a cap on its reply (`max_response_bytes`).
 //! Reads take a header row, `usecols`, `nrows`, `skiprows` and a render option, infer a type
 //! per column and are cached (one hour by default). `query(sql)` (cargo feature `query`) runs
 //! SQL over worksheets on the embedded engine (`select * from "Orders" where qty > :min`).
 //! See `docs/connectors/gsheets.md`.
 
+mod auth;
 mod backend;
 mod config;
+mod http;
 mod infer;
 mod public;
 mod query;

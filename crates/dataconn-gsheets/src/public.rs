@@ -1,94 +1,88 @@
-//! Public sheets: the CSV export URL, fetched without credentials, with retries.
+//! Public sheets: the CSV export URL, fetched without credentials through [`Http`] (its
+//! timeout, reply limit and retries).
 
-use dataconn_core::{Error, ErrorKind, Result, RetryPolicy};
+use dataconn_core::{Error, ErrorKind, Result};
+use url::Url;
 
+use crate::config::shown;
+use crate::http::{Http, Repeat};
+use crate::service::segment;
 use crate::spreadsheet::SpreadsheetRef;
 
-/// The CSV export URL of a worksheet (as st-gsheets-connection builds it).
-pub(crate) fn export_url(base: &str, sheet: &SpreadsheetRef, gid: Option<u64>) -> String {
-    let mut url = format!(
-        "{}/spreadsheets/d/{}/export?format=csv",
-        base.trim_end_matches('/'),
-        sheet.id
+/// The CSV export URL of a worksheet (as st-gsheets-connection builds it), under `base` (an
+/// http(s) URL, checked).
+pub(crate) fn export_url(base: &Url, sheet: &SpreadsheetRef, gid: Option<u64>) -> Result<Url> {
+    let mut url = base.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    let path = format!(
+        "{}/spreadsheets/d/{}/export",
+        url.path().trim_end_matches('/'),
+        segment(&sheet.id)?
     );
-    if let Some(gid) = gid {
-        url.push_str(&format!("&gid={gid}"));
+    url.set_path(&path);
+    {
+        let mut query = url.query_pairs_mut();
+        query.append_pair("format", "csv");
+        if let Some(gid) = gid {
+            query.append_pair("gid", &gid.to_string());
+        }
     }
-    url
+    Ok(url)
 }
 
 /// The worksheet's CSV text. 429 and 5xx are retried; a login page (a private sheet) and 404
 /// are clear errors.
-pub(crate) async fn fetch(
-    http: &reqwest::Client,
-    retry: &RetryPolicy,
-    url: &str,
-) -> Result<String> {
-    retry
-        .run(
-            || async {
-                let response = http.get(url).send().await.map_err(|e| {
-                    Error::new(ErrorKind::Connect, format!("could not reach {url}"))
-                        .set_temporary(true)
-                        .with_source(e)
-                })?;
-                let status = response.status();
-                if status.as_u16() == 429 || status.is_server_error() {
-                    return Err(Error::new(
-                        ErrorKind::Connect,
-                        format!("the sheet's CSV export answered HTTP {status}"),
-                    )
-                    .set_temporary(true));
-                }
-                if status.as_u16() == 404 {
-                    return Err(Error::new(
-                        ErrorKind::NotFound,
-                        format!(
-                            "expected a spreadsheet at {url}, found none (HTTP 404): check the \
-                             spreadsheet ID and the worksheet gid"
-                        ),
-                    ));
-                }
-                let html = response
-                    .headers()
-                    .get(reqwest::header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|t| t.starts_with("text/html"));
-                let private = || {
-                    Error::new(
-                        ErrorKind::Connect,
-                        format!(
-                            "expected CSV from {url}, found a sign-in page: the sheet is not \
-                             public. Share it as \"Anyone with the link\", or use a service \
-                             account"
-                        ),
-                    )
-                };
-                if status.as_u16() == 401 || status.as_u16() == 403 || html {
-                    return Err(private());
-                }
-                if !status.is_success() {
-                    return Err(Error::new(
-                        ErrorKind::Connect,
-                        format!("expected CSV from {url}, found HTTP {status}"),
-                    ));
-                }
-                let text = response.text().await.map_err(|e| {
-                    Error::new(ErrorKind::Connect, format!("could not read {url}"))
-                        .set_temporary(true)
-                        .with_source(e)
-                })?;
-                let start = text
-                    .trim_start()
-                    .get(..9)
-                    .unwrap_or_default()
-                    .to_ascii_lowercase();
-                if start.starts_with("<!doctype") || start.starts_with("<html") {
-                    return Err(private());
-                }
-                Ok(text)
-            },
-            Error::is_temporary,
+pub(crate) async fn fetch(http: &Http, url: &Url) -> Result<String> {
+    let what = "read the sheet's CSV export";
+    let reply = http
+        .send(what, Repeat::Safe, |client| client.get(url.clone()))
+        .await?;
+    let status = reply.status;
+    let at = shown(url.as_str());
+    if status.as_u16() == 429 || status.is_server_error() {
+        return Err(Error::new(
+            ErrorKind::Connect,
+            format!("the sheet's CSV export at {at} answered HTTP {status}"),
         )
-        .await
+        .set_temporary(true));
+    }
+    if status.as_u16() == 404 {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "expected a spreadsheet at {at}, found none (HTTP 404): check the spreadsheet \
+                 ID and the worksheet gid"
+            ),
+        ));
+    }
+    let private = || {
+        Error::new(
+            ErrorKind::Connect,
+            format!(
+                "expected CSV from {at}, found a sign-in page: the sheet is not public. Share \
+                 it as \"Anyone with the link\", or use a service account"
+            ),
+        )
+    };
+    let html = reply.content_type.starts_with("text/html");
+    if status.as_u16() == 401 || status.as_u16() == 403 || html {
+        return Err(private());
+    }
+    if !status.is_success() {
+        return Err(Error::new(
+            ErrorKind::Connect,
+            format!("expected CSV from {at}, found HTTP {status}"),
+        ));
+    }
+    let text = String::from_utf8_lossy(&reply.body).into_owned();
+    let start = text
+        .trim_start()
+        .get(..9)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if start.starts_with("<!doctype") || start.starts_with("<html") {
+        return Err(private());
+    }
+    Ok(text)
 }

@@ -167,14 +167,16 @@ fn letters(mut i: usize) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// The 0-based position of a column from its letters.
+/// The 0-based position of a column from its letters; `None` for other text and for more
+/// letters than a position holds.
 fn position(letters: &str) -> Option<usize> {
     let mut n = 0usize;
     for c in letters.trim().chars() {
         if !c.is_ascii_alphabetic() {
             return None;
         }
-        n = n * 26 + (c.to_ascii_uppercase() as usize - 'A' as usize + 1);
+        let digit = c.to_ascii_uppercase() as usize - 'A' as usize + 1;
+        n = n.checked_mul(26)?.checked_add(digit)?;
     }
     n.checked_sub(1)
 }
@@ -277,7 +279,9 @@ pub(crate) fn shape(mut rows: Vec<Vec<String>>, options: &ReadOptions) -> Result
                         format!("expected column letters like \"A\" or \"C:E\", found {spec:?}"),
                     ));
                 };
-                keep.extend((from.min(to)..=from.max(to)).filter(|i| *i < names.len()));
+                // Only the columns there are: "A:ZZZZZZ" walks the sheet's width, not millions.
+                let last = from.max(to).min(names.len().saturating_sub(1));
+                keep.extend((from.min(to)..=last).filter(|i| *i < names.len()));
             }
             keep
         }
@@ -305,5 +309,31 @@ mod tests {
             assert_eq!(position(l), Some(i));
         }
         assert_eq!(position("a1"), None);
+        assert_eq!(
+            position(&"Z".repeat(40)),
+            None,
+            "too many letters is no column, no panic"
+        );
+    }
+
+    #[test]
+    fn a_letter_range_past_the_last_column_stops_there() {
+        let rows = vec![
+            vec!["a".to_owned(), "b".to_owned(), "c".to_owned()],
+            vec!["1".to_owned(), "2".to_owned(), "3".to_owned()],
+        ];
+        let options = ReadOptions {
+            // 26^12 columns: walked one by one, this would not finish.
+            usecols: Some(UseCols::Letters(vec!["B:ZZZZZZZZZZZZ".into()])),
+            ..ReadOptions::default()
+        };
+        let t = shape(rows.clone(), &options).unwrap();
+        assert_eq!(t.column_names(), ["b", "c"]);
+        let options = ReadOptions {
+            usecols: Some(UseCols::Letters(vec![format!("A:{}", "Z".repeat(40))])),
+            ..ReadOptions::default()
+        };
+        let err = shape(rows, &options).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Parameter, "{err}");
     }
 }

@@ -96,14 +96,13 @@ impl GSheetsConnection {
     pub async fn update(&self, worksheet: impl Into<WorksheetRef>, table: &Table) -> Result<()> {
         let worksheet = worksheet.into();
         self.writing(async |api, sheet| {
-            let (gid, title) = api.find(&sheet, &worksheet).await?;
+            let (gid, _) = api.find(&sheet, &worksheet).await?;
             let mut rows = vec![header(table)];
             rows.extend(cells(table)?);
-            let height = rows.len();
-            // Write first (the grid grows to fit), then cut the grid to exactly the table:
-            // old cells beyond it go, and a failed write leaves the old contents whole.
-            api.write(&sheet, &title, rows).await?;
-            api.resize(&sheet, gid, height, table.num_columns()).await
+            // One batchUpdate sets the grid to the table's size and every cell: Google applies
+            // all of it or none, so a failure leaves the old contents whole (never new rows
+            // over stale ones), and a retry writes the same result.
+            api.replace(&sheet, gid, &rows, table.num_columns()).await
         })
         .await
     }
@@ -189,15 +188,12 @@ impl GSheetsConnection {
         let (api, _, _) = self.writer()?;
         let mut rows = vec![header(table)];
         rows.extend(cells(table).map_err(|e| self.fail(e))?);
+        // One request creates the spreadsheet with its cells: a failure leaves none half made.
         let id = api
-            .create_spreadsheet(title, worksheet, rows.len(), table.num_columns())
+            .create_spreadsheet(title, worksheet, &rows, table.num_columns())
             .await
             .map_err(|e| self.fail(e))?;
-        let sheet = SpreadsheetRef { id, gid: None };
-        api.write(&sheet, worksheet, rows)
-            .await
-            .map_err(|e| self.fail(e))?;
-        Ok(sheet)
+        Ok(SpreadsheetRef { id, gid: None })
     }
 
     /// Add a worksheet titled `title` holding `table`; returns its gid.
@@ -211,11 +207,52 @@ impl GSheetsConnection {
             let mut rows = vec![header(table)];
             rows.extend(cells(table)?);
             gid = api
-                .add_worksheet(&sheet, title, rows.len(), table.num_columns())
+                .add_worksheet(&sheet, title, &rows, table.num_columns())
                 .await?;
-            api.write(&sheet, title, rows).await
+            Ok(())
         })
         .await?;
         Ok(gid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{
+        ArrayRef, Date32Array, Float64Array, RecordBatch, TimestampMillisecondArray, UInt64Array,
+    };
+
+    use super::*;
+
+    fn one(column: ArrayRef) -> Result<Vec<Vec<Json>>> {
+        cells(&Table::from_batch(
+            RecordBatch::try_from_iter([("c", column)]).unwrap(),
+        ))
+    }
+
+    #[test]
+    fn extreme_values_become_cells_or_errors_never_panics() {
+        // Days beyond what a calendar date holds: an error (or text), never a panic.
+        let dates = one(Arc::new(Date32Array::from(vec![i32::MAX, i32::MIN, 0])));
+        assert!(dates.is_ok() || dates.is_err_and(|e| e.kind() == ErrorKind::TypeConversion));
+        let dates = one(Arc::new(Date32Array::from(vec![0]))).unwrap();
+        assert_eq!(dates[0], vec![Json::from("1970-01-01")]);
+        let times = one(Arc::new(TimestampMillisecondArray::from(vec![
+            i64::MAX,
+            i64::MIN,
+        ])));
+        assert!(times.is_ok() || times.is_err_and(|e| e.kind() == ErrorKind::TypeConversion));
+        let floats = one(Arc::new(Float64Array::from(vec![
+            f64::INFINITY,
+            f64::NAN,
+            1e308,
+        ])))
+        .unwrap();
+        assert_eq!(floats[0], vec![Json::from("inf")]);
+        assert_eq!(floats[2], vec![Json::from(1e308)]);
+        let err = one(Arc::new(UInt64Array::from(vec![u64::MAX]))).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TypeConversion, "{err}");
     }
 }

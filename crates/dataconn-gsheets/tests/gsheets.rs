@@ -66,6 +66,17 @@ async fn serve(listener: TcpListener, counters: Arc<Counters>) {
                         error,
                     )
                     .await;
+                } else if target.ends_with("&gid=13") {
+                    // A server that accepts the request and never answers.
+                    tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                } else if target.ends_with("&gid=14") {
+                    // A body of unknown length (no content-length), to the end of the stream.
+                    let _ = stream
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/csv\r\nconnection: close\r\n\r\n")
+                        .await;
+                    for _ in 0..100 {
+                        let _ = stream.write_all(FIRST.as_bytes()).await;
+                    }
                 } else if target.ends_with("&gid=7") {
                     respond(&mut stream, "200 OK", csv, PREAMBLE).await;
                 } else if target.ends_with("&gid=9") {
@@ -284,7 +295,7 @@ async fn a_service_account_section_without_a_whole_key_is_a_config_error() {
 mod service_account {
     use std::collections::HashMap;
     use std::path::PathBuf;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
 
     use arrow::array::AsArray;
@@ -296,16 +307,36 @@ mod service_account {
     use tokio::io::AsyncWriteExt;
     use tokio::net::TcpListener;
 
-    const SHEET: &str = "1ServiceSheetIdForTests_abcdefghijklmn";
+    pub(super) const SHEET: &str = "1ServiceSheetIdForTests_abcdefghijklmn";
     const FORBIDDEN: &str = "1ForbiddenSheetIdForTests_abcdefghijk";
-    const EMAIL: &str = "reader@dataconn-tests.iam.gserviceaccount.com";
+    pub(super) const EMAIL: &str = "reader@dataconn-tests.iam.gserviceaccount.com";
 
+    /// What the server saw, and the failures it is told to inject.
     #[derive(Default)]
-    struct Counters {
+    pub(super) struct Counters {
         tokens: AtomicUsize,
         refused_tokens: AtomicUsize,
         values: AtomicUsize,
         throttled: AtomicUsize,
+        /// `METHOD path` (undecoded, as sent) of every request.
+        pub(super) requests: Mutex<Vec<String>>,
+        /// Appends received (applied or not).
+        pub(super) appends: AtomicUsize,
+        /// This many batchUpdates that resize a grid are answered 500, with nothing applied.
+        pub(super) fail_resizes: AtomicUsize,
+        /// This many appends are applied, then answered 500 (as when Google fails after
+        /// writing).
+        pub(super) fail_appends_after_applying: AtomicUsize,
+        /// This many appends are answered 429, with nothing applied (as Google documents).
+        pub(super) throttle_appends: AtomicUsize,
+        /// Values reads and token exchanges get no answer while set.
+        pub(super) stall_values: AtomicBool,
+        pub(super) stall_tokens: AtomicBool,
+    }
+
+    /// Never answer (the test's timeout must end the wait).
+    async fn stall() {
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
     }
 
     struct Key {
@@ -374,7 +405,7 @@ mod service_account {
 
     /// Whether a JWT-bearer assertion is signed by the test key, for this endpoint and scope.
     fn assertion_ok(jwt: &str, public_der: &[u8], token_uri: &str) -> bool {
-        // Padded or not: yup-oauth2 pads its base64url, as Google accepts.
+        // Padded or not, as Google accepts both.
         let b64 = base64::engine::GeneralPurpose::new(
             &base64::alphabet::URL_SAFE,
             base64::engine::GeneralPurposeConfig::new()
@@ -450,7 +481,15 @@ mod service_account {
                 let (method, target) = (request.method(), request.target());
                 let body = &request.body;
                 let (path, query) = target.split_once('?').unwrap_or((target, ""));
+                counters
+                    .requests
+                    .lock()
+                    .unwrap()
+                    .push(format!("{method} {path}"));
                 if method == "POST" && path == "/token" {
+                    if counters.stall_tokens.load(Ordering::SeqCst) {
+                        return stall().await;
+                    }
                     let form: Vec<(String, String)> = body
                         .split('&')
                         .filter_map(|p| p.split_once('='))
@@ -537,7 +576,37 @@ mod service_account {
                     return;
                 }
                 if segments.get(4).map(String::as_str) == Some("values") && method == "GET" {
+                    if counters.stall_values.load(Ordering::SeqCst) {
+                        return stall().await;
+                    }
                     counters.values.fetch_add(1, Ordering::SeqCst);
+                }
+                let appending = method == "POST"
+                    && segments.get(4).map(String::as_str) == Some("values")
+                    && segments.get(5).is_some_and(|r| r.ends_with(":append"));
+                if appending {
+                    counters.appends.fetch_add(1, Ordering::SeqCst);
+                }
+                let resizing =
+                    segments[3].ends_with(":batchUpdate") && body.contains("updateSheetProperties");
+                let take = |fault: &AtomicUsize| {
+                    fault
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok()
+                };
+                let internal = google_error(500, "INTERNAL", "Internal error encountered.");
+                if appending && take(&counters.throttle_appends) {
+                    let quota = google_error(
+                        429,
+                        "RESOURCE_EXHAUSTED",
+                        "Quota exceeded for quota metric 'Write requests'",
+                    );
+                    respond(&mut stream, "429 Too Many Requests", &quota).await;
+                    return;
+                }
+                if resizing && take(&counters.fail_resizes) {
+                    respond(&mut stream, "500 Internal Server Error", &internal).await;
+                    return;
                 }
                 let (status, reply) = books
                     .lock()
@@ -545,6 +614,10 @@ mod service_account {
                     .get_mut(&id)
                     .map(|book| book.handle(method, &segments, query, body))
                     .unwrap_or(("404 Not Found", String::new()));
+                if appending && status == "200 OK" && take(&counters.fail_appends_after_applying) {
+                    respond(&mut stream, "500 Internal Server Error", &internal).await;
+                    return;
+                }
                 respond(&mut stream, status, &reply).await;
             });
         }
@@ -576,6 +649,59 @@ mod service_account {
         grid: (i64, i64),
         /// Column 1 shows as currency when formatted (until the tab is written).
         currency: bool,
+    }
+
+    impl Tab {
+        /// Set cells from `RowData` (`[{"values": [{"userEnteredValue": {...}}]}]`) at (row,
+        /// column): a cell without a value is emptied; the grid must hold them, as Google
+        /// requires.
+        fn set_cells(&mut self, row: usize, column: usize, rows: &Json) {
+            self.currency = false;
+            for (r, data) in rows
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+            {
+                let at = row + r;
+                assert!(
+                    (at as i64) < self.grid.0,
+                    "row {at} beyond the grid {:?}",
+                    self.grid
+                );
+                if self.cells.len() <= at {
+                    self.cells.resize(at + 1, Vec::new());
+                }
+                for (c, cell) in data["values"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .enumerate()
+                {
+                    let col = column + c;
+                    assert!(
+                        (col as i64) < self.grid.1,
+                        "column {col} beyond the grid {:?}",
+                        self.grid
+                    );
+                    if self.cells[at].len() <= col {
+                        self.cells[at].resize(col + 1, Json::String(String::new()));
+                    }
+                    let value = &cell["userEnteredValue"];
+                    self.cells[at][col] = if let Some(s) = value["stringValue"].as_str() {
+                        s.into()
+                    } else if let Some(n) = value.get("numberValue") {
+                        n.clone()
+                    } else if let Some(b) = value["boolValue"].as_bool() {
+                        b.into()
+                    } else {
+                        Json::String(String::new())
+                    };
+                }
+            }
+        }
     }
 
     /// A spreadsheet of the test server, as the Sheets v4 API sees it.
@@ -617,7 +743,7 @@ mod service_account {
             let sheets = body["sheets"].as_array().cloned().unwrap_or_default();
             for (i, sheet) in sheets.iter().enumerate() {
                 let grid = &sheet["properties"]["gridProperties"];
-                book.tabs.push(Tab {
+                let mut tab = Tab {
                     gid: i as i64,
                     title: sheet["properties"]["title"]
                         .as_str()
@@ -629,7 +755,16 @@ mod service_account {
                         grid["columnCount"].as_i64().unwrap_or(26),
                     ),
                     currency: false,
-                });
+                };
+                // GridData: cells from (startRow, startColumn).
+                for data in sheet["data"].as_array().cloned().unwrap_or_default() {
+                    tab.set_cells(
+                        data["startRow"].as_u64().unwrap_or(0) as usize,
+                        data["startColumn"].as_u64().unwrap_or(0) as usize,
+                        &data["rowData"],
+                    );
+                }
+                book.tabs.push(tab);
             }
             if book.tabs.is_empty() {
                 book.tabs.push(Tab {
@@ -683,12 +818,29 @@ mod service_account {
             }
         }
 
+        /// The worksheet an A1 range names: `'It''s'!A1`, `'My Data'`, `Sheet1!A1:B2`.
         fn tab(&mut self, range: &str) -> Option<&mut Tab> {
-            let title = range.split('!').next().unwrap_or_default();
-            let title = title
-                .strip_prefix('\'')
-                .and_then(|t| t.strip_suffix('\''))
-                .map_or(title.to_owned(), |t| t.replace("''", "'"));
+            let title = match range.strip_prefix('\'') {
+                Some(quoted) => {
+                    let mut title = String::new();
+                    let mut chars = quoted.chars().peekable();
+                    loop {
+                        match chars.next()? {
+                            '\'' if chars.peek() == Some(&'\'') => {
+                                chars.next();
+                                title.push('\'');
+                            }
+                            '\'' => break,
+                            c => title.push(c),
+                        }
+                    }
+                    match chars.next() {
+                        None | Some('!') => title,
+                        Some(_) => return None,
+                    }
+                }
+                None => range.split('!').next().unwrap_or_default().to_owned(),
+            };
             self.tabs.iter_mut().find(|t| t.title == title)
         }
 
@@ -713,22 +865,65 @@ mod service_account {
             let body: Json = serde_json::from_str(body).unwrap_or(Json::Null);
             let target = segments.get(3).cloned().unwrap_or_default();
             if target.ends_with(":batchUpdate") && method == "POST" {
-                let mut replies = Vec::new();
-                for request in body["requests"].as_array().cloned().unwrap_or_default() {
+                // As Google: every request is checked first, and nothing is applied unless all
+                // are valid; then they are applied in order.
+                let requests = body["requests"].as_array().cloned().unwrap_or_default();
+                let mut gids: Vec<i64> = self.tabs.iter().map(|t| t.gid).collect();
+                let mut titles: Vec<String> = self.tabs.iter().map(|t| t.title.clone()).collect();
+                for (i, request) in requests.iter().enumerate() {
                     if let Some(add) = request.get("addSheet") {
-                        let title = add["properties"]["title"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_owned();
-                        if self.tabs.iter().any(|t| t.title == title) {
+                        let title = add["properties"]["title"].as_str().unwrap_or_default();
+                        if titles.iter().any(|t| t == title) {
                             return bad(format!(
-                                "Invalid requests[0].addSheet: A sheet with the name \"{title}\" already exists. Please enter another name."
+                                "Invalid requests[{i}].addSheet: A sheet with the name \"{title}\" already exists. Please enter another name."
                             ));
                         }
+                        let gid = add["properties"]["sheetId"]
+                            .as_i64()
+                            .unwrap_or(1000 + gids.len() as i64);
+                        if gids.contains(&gid) {
+                            return bad(format!(
+                                "Invalid requests[{i}].addSheet: Sheet with id {gid} already exists."
+                            ));
+                        }
+                        gids.push(gid);
+                        titles.push(title.to_owned());
+                    } else if let Some(update) = request.get("updateSheetProperties") {
+                        let gid = update["properties"]["sheetId"].as_i64().unwrap_or_default();
+                        if !gids.contains(&gid) {
+                            return bad(format!(
+                                "Invalid requests[{i}].updateSheetProperties: No grid with id: {gid}"
+                            ));
+                        }
+                    } else if let Some(update) = request.get("updateCells") {
+                        let gid = update["start"]["sheetId"].as_i64().unwrap_or_default();
+                        if !gids.contains(&gid) {
+                            return bad(format!(
+                                "Invalid requests[{i}].updateCells: No grid with id: {gid}"
+                            ));
+                        }
+                        if update["fields"].as_str().is_none_or(str::is_empty) {
+                            return bad(format!(
+                                "Invalid requests[{i}].updateCells: At least one field must be updated, but none were specified."
+                            ));
+                        }
+                    } else {
+                        return bad(format!("Invalid requests[{i}]: unknown request"));
+                    }
+                }
+                let mut replies = Vec::new();
+                for request in requests {
+                    if let Some(add) = request.get("addSheet") {
                         let grid = &add["properties"]["gridProperties"];
+                        let gid = add["properties"]["sheetId"]
+                            .as_i64()
+                            .unwrap_or(1000 + self.tabs.len() as i64);
                         self.tabs.push(Tab {
-                            gid: 1000 + self.tabs.len() as i64,
-                            title,
+                            gid,
+                            title: add["properties"]["title"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_owned(),
                             cells: Vec::new(),
                             grid: (
                                 grid["rowCount"].as_i64().unwrap_or(1000),
@@ -741,9 +936,7 @@ mod service_account {
                     } else if let Some(update) = request.get("updateSheetProperties") {
                         let gid = update["properties"]["sheetId"].as_i64().unwrap_or_default();
                         let grid = &update["properties"]["gridProperties"];
-                        let Some(tab) = self.tabs.iter_mut().find(|t| t.gid == gid) else {
-                            return bad(format!("No grid with id: {gid}"));
-                        };
+                        let tab = self.tabs.iter_mut().find(|t| t.gid == gid).unwrap();
                         tab.grid = (
                             grid["rowCount"].as_i64().unwrap_or(tab.grid.0),
                             grid["columnCount"].as_i64().unwrap_or(tab.grid.1),
@@ -755,7 +948,14 @@ mod service_account {
                             row.truncate(columns);
                         }
                         replies.push(json!({}));
-                    } else {
+                    } else if let Some(update) = request.get("updateCells") {
+                        let gid = update["start"]["sheetId"].as_i64().unwrap_or_default();
+                        let tab = self.tabs.iter_mut().find(|t| t.gid == gid).unwrap();
+                        tab.set_cells(
+                            update["start"]["rowIndex"].as_u64().unwrap_or(0) as usize,
+                            update["start"]["columnIndex"].as_u64().unwrap_or(0) as usize,
+                            &update["rows"],
+                        );
                         replies.push(json!({}));
                     }
                 }
@@ -866,6 +1066,7 @@ mod service_account {
         base: String,
         pem: String,
         books: Books,
+        pub(super) counters: Arc<Counters>,
     }
 
     impl Fixture {
@@ -879,15 +1080,55 @@ mod service_account {
                 .map(|t| t.grid)
                 .unwrap()
         }
+
+        /// A worksheet's cells as the server holds them, trailing empty rows dropped.
+        pub(super) fn cells(&self, title: &str) -> Vec<Vec<Json>> {
+            let books = self.books.lock().unwrap();
+            let mut cells = books[SHEET]
+                .tabs
+                .iter()
+                .find(|t| t.title == title)
+                .map(|t| t.cells.clone())
+                .unwrap();
+            while cells
+                .last()
+                .is_some_and(|r| r.iter().all(|v| v.as_str() == Some("")))
+            {
+                cells.pop();
+            }
+            cells
+        }
+
+        /// The section of a connection to the test spreadsheet, with `extra` lines at its end.
+        pub(super) fn section(&self, name: &str, extra: &str) -> String {
+            format!("{}{extra}\n", section(name, &self.base, &self.pem, SHEET))
+        }
+
+        /// The server's address (`http://127.0.0.1:port`).
+        pub(super) fn base(&self) -> &str {
+            &self.base
+        }
+
+        /// The test key (PKCS#8 PEM).
+        pub(super) fn pem(&self) -> &str {
+            &self.pem
+        }
+    }
+
+    /// A connection to the test spreadsheet with `extra` lines in its section.
+    pub(super) async fn open_with(f: &Fixture, name: &str, extra: &str) -> Arc<GSheetsConnection> {
+        let hub = super::hub(&f.section(name, extra));
+        hub.connection::<GSheetsConnection>(name).await.unwrap()
     }
 
     pub(super) async fn fixture() -> Option<Fixture> {
         let key = key()?;
-        let (base, _, books) = start(key.public_der.clone()).await;
+        let (base, counters, books) = start(key.public_der.clone()).await;
         Some(Fixture {
             base,
             pem: key.pem,
             books,
+            counters,
         })
     }
 
@@ -1302,5 +1543,371 @@ mod query {
                 || err.to_string().contains("Sheet2, Sheet1"),
             "{err}"
         );
+    }
+}
+
+/// Hostile and careless input: URLs in the config, worksheet titles in URLs, failed writes,
+/// stalled servers and oversized replies (issue 13).
+mod hardening {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant};
+
+    use arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch, StringArray};
+    use dataconn_core::{ErrorKind, Table};
+    use dataconn_gsheets::{GSheetsConnection, Render};
+    use serde_json::json;
+
+    use super::service_account::{SHEET, fixture, open_service, open_with};
+
+    fn table(columns: Vec<(&str, ArrayRef)>) -> Table {
+        Table::from_batch(RecordBatch::try_from_iter(columns).unwrap())
+    }
+
+    fn items(names: &[&str], prices: &[f64]) -> Table {
+        table(vec![
+            (
+                "item",
+                Arc::new(StringArray::from(names.to_vec())) as ArrayRef,
+            ),
+            ("price", Arc::new(Float64Array::from(prices.to_vec()))),
+        ])
+    }
+
+    /// The items of a read, in order.
+    fn names(t: &Table) -> Vec<String> {
+        let c = t.column("item").unwrap();
+        let c = c.as_string::<i32>();
+        (0..c.len()).map(|i| c.value(i).to_owned()).collect()
+    }
+
+    #[tokio::test]
+    async fn url_keys_that_are_not_http_urls_with_a_host_are_config_errors_naming_key_and_line() {
+        let Some(f) = fixture().await else { return };
+        for bad in [
+            "/x",
+            "ftp://x",
+            "not a url",
+            "http://",
+            "ftp://ann:hunter2@x/",
+        ] {
+            // sheets_base_url and token_uri of a service account; public_base_url of a public
+            // sheet. The section is at line 1, so its keys are at known lines.
+            let service = f.section("bad", "").replace(
+                &format!("sheets_base_url = \"{}/\"", f.base()),
+                &format!("sheets_base_url = \"{bad}\""),
+            );
+            let token = f.section("bad", "").replace(
+                &format!("token_uri = \"{}/token\"", f.base()),
+                &format!("token_uri = \"{bad}\""),
+            );
+            let public = format!(
+                "[connections.bad]\nspreadsheet = \"{}\"\npublic_base_url = \"{bad}\"\n",
+                super::PUBLIC
+            );
+            for (key, secrets) in [
+                ("sheets_base_url", service),
+                ("token_uri", token),
+                ("public_base_url", public),
+            ] {
+                let line = secrets.lines().position(|l| l.starts_with(key)).unwrap() + 1;
+                let hub = super::hub(&secrets);
+                let err = hub
+                    .connection::<GSheetsConnection>("bad")
+                    .await
+                    .unwrap_err();
+                let shown = format!("{err} {err:?}");
+                assert_eq!(err.kind(), ErrorKind::Config, "{key} = {bad:?}: {shown}");
+                assert!(
+                    // (`token_uri` is a secret's key to core: its value is masked, even
+                    // where it is a part of the message, so only the key's part is sure.)
+                    shown.contains(&format!("`{key}` (secrets.toml:{line})"))
+                        && shown.contains("URL with a host"),
+                    "{key} = {bad:?}: {shown}"
+                );
+                assert!(
+                    !shown.contains("hunter2") && !shown.contains("ann"),
+                    "{shown}"
+                );
+            }
+        }
+
+        // token_uri in a key file: the file is named as its origin.
+        let dir = std::env::temp_dir().join(format!("dataconn-gs-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("key.json");
+        let key = json!({"type": "service_account", "client_email": super::service_account::EMAIL,
+                         "private_key": f.pem(), "token_uri": "ftp://x/token"});
+        std::fs::write(&file, key.to_string()).unwrap();
+        let hub = super::hub(&format!(
+            "[connections.file]\nconnector = \"gsheets\"\nservice_account_file = \"{}\"\nspreadsheet = \"{SHEET}\"\n",
+            file.display()
+        ));
+        let err = hub
+            .connection::<GSheetsConnection>("file")
+            .await
+            .unwrap_err();
+        let shown = format!("{err} {err:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(err.kind(), ErrorKind::Config, "{shown}");
+        assert!(
+            shown.contains(&format!("`token_uri` ({})", file.display())),
+            "{shown}"
+        );
+        assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn worksheet_titles_with_url_characters_are_read_and_written_where_they_are() {
+        let Some(f) = fixture().await else { return };
+        let sheets = open_service(&f, "titles").await;
+        let titles = ["a?b#c", "50%/x", "It's", "a/../../../token", "x:clear"];
+        for (i, title) in titles.iter().enumerate() {
+            let first = items(&[title, "one"], &[i as f64, 1.0]);
+            let gid = sheets.create(title, &first).await.unwrap();
+            let read = sheets.read(*title).await.unwrap();
+            assert_eq!(names(&read), [*title, "one"], "{title}");
+            assert_eq!(
+                sheets.read(gid).await.unwrap().num_rows(),
+                2,
+                "{title} by gid"
+            );
+
+            sheets
+                .update(*title, &items(&["new"], &[2.0]))
+                .await
+                .unwrap();
+            sheets
+                .append(*title, &items(&["more"], &[3.0]))
+                .await
+                .unwrap();
+            let read = sheets
+                .read(*title)
+                .render(Render::Unformatted)
+                .await
+                .unwrap();
+            assert_eq!(names(&read), ["new", "more"], "{title}");
+            sheets.clear(*title).await.unwrap();
+            assert_eq!(sheets.read(*title).await.unwrap().num_rows(), 0, "{title}");
+        }
+        // Every request stayed on this spreadsheet's endpoints (or the token's): no title
+        // rewrote the path or added a query.
+        let requests = f.counters.requests.lock().unwrap().clone();
+        for request in &requests {
+            let path = request.split_once(' ').unwrap().1;
+            if path == "/token" {
+                continue;
+            }
+            assert!(
+                path.starts_with(&format!("/v4/spreadsheets/{SHEET}")),
+                "{request}"
+            );
+            assert_eq!(
+                path.matches('/').count(),
+                if path.contains("/values/") { 5 } else { 3 },
+                "a title added path segments: {request}"
+            );
+        }
+        // The other worksheets are as they were.
+        assert_eq!(
+            f.cells("Sheet1"),
+            vec![vec![json!("a"), json!("b")], vec![json!("1"), json!("2")]]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_update_that_fails_leaves_the_old_contents_whole_and_a_retry_writes_the_new() {
+        let Some(f) = fixture().await else { return };
+        let sheets = open_service(&f, "update").await;
+        let old = f.cells("My Data");
+        assert_eq!(old.len(), 3, "a header and two rows");
+
+        // The resize always fails: nothing of the new table is written over the old.
+        f.counters.fail_resizes.store(usize::MAX, Ordering::SeqCst);
+        let err = sheets
+            .update("My Data", &items(&["ink"], &[2.5]))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Connect, "{err}");
+        assert_eq!(f.cells("My Data"), old, "no new rows over stale ones");
+        assert_eq!(f.grid("My Data"), (1000, 26));
+
+        // One failure, then success: the retry writes the new table in full.
+        f.counters.fail_resizes.store(1, Ordering::SeqCst);
+        sheets
+            .update("My Data", &items(&["ink"], &[2.5]))
+            .await
+            .unwrap();
+        assert_eq!(
+            f.cells("My Data"),
+            vec![
+                vec![json!("item"), json!("price")],
+                vec![json!("ink"), json!(2.5)]
+            ]
+        );
+        assert_eq!(f.grid("My Data"), (2, 2));
+    }
+
+    #[tokio::test]
+    async fn an_append_answered_500_after_it_was_applied_is_not_sent_again() {
+        let Some(f) = fixture().await else { return };
+        let sheets = open_service(&f, "append").await;
+        let before = f.cells("My Data").len();
+        f.counters
+            .fail_appends_after_applying
+            .store(1, Ordering::SeqCst);
+        let err = sheets
+            .append("My Data", &items(&["glue"], &[9.75]))
+            .await
+            .unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            shown.contains("not sent again") && shown.contains("may have applied"),
+            "{shown}"
+        );
+        assert!(!err.is_temporary(), "{shown}");
+        assert_eq!(f.counters.appends.load(Ordering::SeqCst), 1, "sent once");
+        assert_eq!(
+            f.cells("My Data").len(),
+            before + 1,
+            "the row is there once"
+        );
+
+        // A 429 is Google's "not processed": that one is sent again, and applied once.
+        f.counters.throttle_appends.store(1, Ordering::SeqCst);
+        sheets
+            .append("My Data", &items(&["tape"], &[1.25]))
+            .await
+            .unwrap();
+        assert_eq!(
+            f.counters.appends.load(Ordering::SeqCst),
+            3,
+            "a 429, then the append"
+        );
+        assert_eq!(f.cells("My Data").len(), before + 2);
+    }
+
+    #[tokio::test]
+    async fn a_stalled_api_or_token_endpoint_hits_request_timeout() {
+        let Some(f) = fixture().await else { return };
+        let sheets = open_with(&f, "slow", "request_timeout = \"300ms\"").await;
+        f.counters.stall_tokens.store(true, Ordering::SeqCst);
+        let started = Instant::now();
+        let err = sheets.read("My Data").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+        assert!(
+            err.to_string().contains("request_timeout (300ms)")
+                && err.to_string().contains("token exchange"),
+            "{err}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(20));
+
+        f.counters.stall_tokens.store(false, Ordering::SeqCst);
+        f.counters.stall_values.store(true, Ordering::SeqCst);
+        let err = sheets.read("My Data").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+        assert!(
+            err.to_string().contains("request_timeout (300ms)")
+                && err.to_string().contains("read the worksheet"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stalled_csv_export_hits_request_timeout() {
+        let (base, _) = super::server().await;
+        let hub = super::hub(&format!(
+            "[connections.gsheets]\nspreadsheet = \"{}\"\npublic_base_url = \"{base}\"\n\
+             request_timeout = 0.3\n",
+            super::PUBLIC
+        ));
+        let sheets = hub
+            .connection::<GSheetsConnection>("gsheets")
+            .await
+            .unwrap();
+        let err = sheets.read(13u64).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+        assert!(
+            err.to_string().contains("request_timeout (300ms)")
+                && err.to_string().contains("CSV export"),
+            "{err}"
+        );
+        for bad in ["0", "\"soon\"", "-5", "\"forever\""] {
+            let hub = super::hub(&format!(
+                "[connections.gsheets]\nspreadsheet = \"{}\"\nrequest_timeout = {bad}\n",
+                super::PUBLIC
+            ));
+            let err = hub
+                .connection::<GSheetsConnection>("gsheets")
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config, "{bad}: {err}");
+            assert!(
+                err.to_string()
+                    .contains("`request_timeout` (secrets.toml:3)"),
+                "{err}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn replies_larger_than_max_response_bytes_are_refused_naming_the_limit() {
+        let (base, _) = super::server().await;
+        let hub = super::hub(&format!(
+            "[connections.gsheets]\nspreadsheet = \"{}\"\npublic_base_url = \"{base}\"\n\
+             max_response_bytes = 64\n",
+            super::PUBLIC
+        ));
+        let sheets = hub
+            .connection::<GSheetsConnection>("gsheets")
+            .await
+            .unwrap();
+        // With a content-length, and without one (read until the limit).
+        for gid in [0u64, 14] {
+            let err = sheets.read(gid).await.unwrap_err();
+            assert!(
+                err.to_string().contains("max_response_bytes (64 bytes)"),
+                "gid {gid}: {err}"
+            );
+        }
+        // The same limit on the Sheets API (a token reply fits; the spreadsheet does not).
+        let Some(f) = fixture().await else { return };
+        let sheets = open_with(&f, "small", "max_response_bytes = \"200 B\"").await;
+        let err = sheets.read("My Data").await.unwrap_err();
+        assert!(
+            err.to_string().contains("max_response_bytes (200 bytes)")
+                && err.to_string().contains("read the spreadsheet"),
+            "{err}"
+        );
+        let hub = super::hub(&f.section("huge", "max_response_bytes = \"lots\""));
+        let err = hub
+            .connection::<GSheetsConnection>("huge")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+        assert!(err.to_string().contains("`max_response_bytes`"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn the_key_and_the_token_never_show_in_errors_or_debug() {
+        let Some(f) = fixture().await else { return };
+        let sheets = open_service(&f, "quiet").await;
+        sheets.read("My Data").await.unwrap();
+        f.counters.stall_values.store(true, Ordering::SeqCst);
+        let quick = open_with(&f, "quick", "request_timeout = \"200ms\"").await;
+        let err = quick.read("My Data").await.unwrap_err();
+        let key_line = f.pem().lines().nth(1).unwrap();
+        for shown in [
+            format!("{err} {err:?}"),
+            format!("{sheets:?}"),
+            format!("{quick:?}"),
+        ] {
+            assert!(
+                !shown.contains(key_line)
+                    && !shown.contains("PRIVATE KEY")
+                    && !shown.contains("test-token-1"),
+                "{shown}"
+            );
+        }
     }
 }
