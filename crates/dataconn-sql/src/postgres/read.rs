@@ -130,14 +130,15 @@ async fn declare_numerics(
     Ok(())
 }
 
-/// `numeric(p, s)` from its type modifier, when Decimal128 can hold it.
+/// `numeric(p, s)` from its type modifier, when Decimal128 (p ≤ 38) or Decimal256 (p ≤ 76)
+/// can hold it; wider or negative-scale columns are read as unconstrained numerics.
 fn numeric_typmod(typmod: i32) -> Option<(u8, i8)> {
     if typmod < 4 {
         return None;
     }
     let precision = ((typmod - 4) >> 16) & 0xffff;
     let scale = (typmod - 4) & 0xffff;
-    (precision <= 38 && scale <= precision).then_some((precision as u8, scale as i8))
+    (precision <= 76 && scale <= precision).then_some((precision as u8, scale as i8))
 }
 
 /// Whether `sql` can be wrapped in `COPY (...) TO STDOUT`: a plain query without parameters.
@@ -237,8 +238,13 @@ mod tests {
         assert_eq!(numeric_typmod(-1), None);
         assert_eq!(
             numeric_typmod(((60 << 16) | 2) + 4),
+            Some((60, 2)),
+            "Decimal256"
+        );
+        assert_eq!(
+            numeric_typmod(((100 << 16) | 2) + 4),
             None,
-            "beyond Decimal128"
+            "beyond Decimal256: decided by the values"
         );
     }
 
