@@ -92,6 +92,10 @@ impl SqlConnection {
     }
 
     /// Start a cached query: `.param(..)`, `.ttl(..)`, then `.await`.
+    ///
+    /// Only reads: SQL that writes, or more than one statement, is refused with
+    /// [`dataconn_core::ErrorKind::Unsupported`] before anything runs (results are cached and
+    /// retried); run writes with [`SqlConnection::execute`] or in a [`crate::Session`].
     pub fn query(&self, sql: impl Into<String>) -> dataconn_core::QueryRequest<'_, Self> {
         dataconn_core::QueryExt::query(self, sql)
     }

@@ -174,8 +174,9 @@ pub(crate) async fn read(
     } = prepared;
     let mut assembler = Assembler::new(columns, batch_rows);
     if use_copy && copyable(sql, &binds) {
+        // The newline ends a trailing `-- comment`, which would otherwise swallow the `)`.
         let copy = format!(
-            "COPY ({}) TO STDOUT (FORMAT binary)",
+            "COPY ({}\n) TO STDOUT (FORMAT binary)",
             sql.trim().trim_end_matches(';')
         );
         let mut chunks = conn.copy_out_raw(&copy).await.map_err(crate::sqlx_error)?;

@@ -281,6 +281,21 @@ async fn copy_streams_large_results_in_batches() {
 }
 
 #[tokio::test]
+async fn a_trailing_line_comment_does_not_break_the_copy_path() {
+    let Some(conn) = open("pg_copy_comment", "").await else {
+        return;
+    };
+    let t = conn.query("select 7 as seven -- the answer").await.unwrap();
+    assert_eq!(
+        t.column("seven")
+            .unwrap()
+            .as_primitive::<Int32Type>()
+            .value(0),
+        7
+    );
+}
+
+#[tokio::test]
 async fn execute_reports_rows_and_runs_outside_transactions() {
     let Some(conn) = open("pg_exec", "").await else {
         return;
