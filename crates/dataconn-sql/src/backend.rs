@@ -375,23 +375,6 @@ impl Connection for SqlConnection {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn settings_debug_shows_no_secret() {
-        let options: toml::Table =
-            toml::from_str("url = \"postgresql://u:hunter2-secret@h/db\"").unwrap();
-        let config = ConnectionConfig::new("c", "sql", options);
-        assert!(!config.sensitive_values().is_empty());
-        let settings = Settings::from_config(&config).unwrap();
-        let shown = format!("{settings:?}");
-        assert!(!shown.contains("hunter2-secret"), "{shown}");
-        assert!(shown.contains("masked"), "{shown}");
-    }
-}
-
 #[async_trait]
 impl Query for SqlConnection {
     async fn fetch(
@@ -408,5 +391,22 @@ impl Query for SqlConnection {
 
     fn default_ttl(&self) -> Ttl {
         self.read_state().settings.ttl
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_debug_shows_no_secret() {
+        let options: toml::Table =
+            toml::from_str("url = \"postgresql://u:hunter2-secret@h/db\"").unwrap();
+        let config = ConnectionConfig::new("c", "sql", options);
+        assert!(!config.sensitive_values().is_empty());
+        let settings = Settings::from_config(&config).unwrap();
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("hunter2-secret"), "{shown}");
+        assert!(shown.contains("masked"), "{shown}");
     }
 }
