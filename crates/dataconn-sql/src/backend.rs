@@ -37,7 +37,6 @@ impl Connector for SqlConnector {
 }
 
 /// Everything derived from one config: parsed once per connect or reconfigure.
-#[derive(Debug)]
 pub(crate) struct Settings {
     pub(crate) target: Target,
     pub(crate) pool: PoolSettings,
@@ -49,6 +48,25 @@ pub(crate) struct Settings {
     pub(crate) use_copy: bool,
     pub(crate) retry: dataconn_core::RetryPolicy,
     pub(crate) sensitive: Vec<String>,
+}
+
+/// Written by hand so that the secrets kept for masking are never printed.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("target", &self.target)
+            .field("pool", &self.pool)
+            .field("ttl", &self.ttl)
+            .field("batch_rows", &self.batch_rows)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("use_copy", &self.use_copy)
+            .field("retry", &self.retry)
+            .field(
+                "sensitive",
+                &format_args!("[{} masked]", self.sensitive.len()),
+            )
+            .finish()
+    }
 }
 
 impl Settings {
@@ -373,5 +391,22 @@ impl Query for SqlConnection {
 
     fn default_ttl(&self) -> Ttl {
         self.read_state().settings.ttl
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_debug_shows_no_secret() {
+        let options: toml::Table =
+            toml::from_str("url = \"postgresql://u:hunter2-secret@h/db\"").unwrap();
+        let config = ConnectionConfig::new("c", "sql", options);
+        assert!(!config.sensitive_values().is_empty());
+        let settings = Settings::from_config(&config).unwrap();
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("hunter2-secret"), "{shown}");
+        assert!(shown.contains("masked"), "{shown}");
     }
 }

@@ -12,8 +12,9 @@
 //! - The same keys as Streamlit's `SQLConnection`: `url`, or `dialect`, `username`,
 //!   `password`, `host`, `port`, `database`, `query`; plus pool options, a default `ttl` and
 //!   `batch_size`. Unknown keys are errors with a suggestion.
-//! - `query(sql).param(..).ttl(..)` returns a cached Arrow [`dataconn_core::Table`]; `execute`
-//!   and [`Session`] write, and a write drops the connection's cached reads.
+//! - `query(sql).param(..).ttl(..)` returns a cached Arrow [`dataconn_core::Table`] and only
+//!   reads (SQL that writes is refused before it runs); `execute` and [`Session`] write, and a
+//!   write drops the connection's cached reads.
 //! - `:name` parameters on every backend, always bound.
 //! - SQLite reads step the statement straight into Arrow builders on a blocking thread, about
 //!   as fast as SQLite itself; sqlx owns connecting, pooling and writes.
@@ -43,6 +44,7 @@ mod session;
 mod sink;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod statement;
 mod write;
 
 use std::sync::Arc;
@@ -59,6 +61,14 @@ pub const TYPE: &str = "sql";
 pub fn register(registry: &Registry) {
     registry.register(Arc::new(SqlConnector));
 }
+
+/// Bytes a text or binary column may hold before its batch is cut early, whatever its row
+/// count: half of what Arrow's 32-bit offsets address, so that the next row's values (at most
+/// 1 GiB each in PostgreSQL, MySQL and SQLite) still fit before the cut.
+pub(crate) const BATCH_BYTES: usize = 1 << 30;
+
+/// Most bytes one text or binary array can hold (its offsets are `i32`).
+pub(crate) const MAX_ARRAY_BYTES: usize = i32::MAX as usize;
 
 /// `unscaled × 10^-scale` as text: `-12345, 3` → `"-12.345"`.
 pub(crate) fn decimal_text(unscaled: i128, scale: u8) -> String {

@@ -23,6 +23,21 @@ pub(crate) fn safe(sql: String) -> sqlx::SqlStr {
     sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sql))
 }
 
+/// The dialect of where a connection points, known before any pool is open.
+fn target_dialect(target: &crate::address::Target) -> Dialect {
+    match target {
+        crate::address::Target::Sqlite { .. } => Dialect::Sqlite,
+        crate::address::Target::Postgres(_) => Dialect::Postgres,
+        crate::address::Target::MySql(_) => Dialect::MySql,
+    }
+}
+
+/// Refuse a `query()` or `query_stream` that would write, before anything runs.
+fn ensure_read(conn: &SqlConnection, sql: &str) -> Result<()> {
+    let dialect = target_dialect(&conn.settings().target);
+    crate::statement::ensure_read(sql, dialect).map_err(|e| conn.fail(e))
+}
+
 /// The driver's dialect for parameter rewriting.
 pub(crate) fn dialect_of(pool: &Pool) -> Dialect {
     match pool {
@@ -77,6 +92,10 @@ impl SqlConnection {
     }
 
     /// Start a cached query: `.param(..)`, `.ttl(..)`, then `.await`.
+    ///
+    /// Only reads: SQL that writes, or more than one statement, is refused with
+    /// [`dataconn_core::ErrorKind::Unsupported`] before anything runs (results are cached and
+    /// retried); run writes with [`SqlConnection::execute`] or in a [`crate::Session`].
     pub fn query(&self, sql: impl Into<String>) -> dataconn_core::QueryRequest<'_, Self> {
         dataconn_core::QueryExt::query(self, sql)
     }
@@ -85,13 +104,15 @@ impl SqlConnection {
     /// whole result (uncached). The first batch fixes the schema.
     ///
     /// # Errors
-    /// Parameter errors and a failed connect at once; errors while reading as the stream's
-    /// items.
+    /// [`dataconn_core::ErrorKind::Unsupported`] for SQL that writes (use
+    /// [`SqlConnection::execute`] or a [`crate::Session`]); parameter errors and a failed
+    /// connect at once; errors while reading as the stream's items.
     pub async fn query_stream(
         &self,
         sql: &str,
         params: Params,
     ) -> Result<BoxStream<'static, Result<RecordBatch>>> {
+        ensure_read(self, sql)?;
         let pool = self.pool().await?;
         let rewritten = rewrite(sql, &params, dialect_of(&pool)).map_err(|e| self.fail(e))?;
         let settings = self.settings();
@@ -182,11 +203,14 @@ fn sqlite_request(rewritten: Rewritten, batch_rows: usize) -> crate::sqlite::rea
         values: rewritten.values,
         names: rewritten.names,
         batch_rows,
+        batch_bytes: crate::BATCH_BYTES,
     }
 }
 
 /// Run a read uncached, retrying temporary failures; `query()` puts the cache in front.
+/// SQL that writes is refused before anything runs.
 pub(crate) async fn fetch(conn: &SqlConnection, sql: &str, params: &Params) -> Result<Table> {
+    ensure_read(conn, sql)?;
     let policy = conn.settings().retry;
     policy
         .run(|| fetch_once(conn, sql, params), Error::is_temporary)

@@ -169,6 +169,7 @@ impl<'c> Session<'c> {
                     values: rewritten.values,
                     names: rewritten.names,
                     batch_rows,
+                    batch_bytes: crate::BATCH_BYTES,
                 };
                 crate::sqlite::read::read_on(tx, &request).await
             }

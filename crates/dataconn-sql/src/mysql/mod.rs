@@ -1,7 +1,9 @@
 //! MySQL and MariaDB through sqlx's MySQL driver, TLS through rustls.
 //!
-//! `ssl-mode`, `ssl-ca` and the other URL parameters are read by sqlx from the URL (or from the
-//! `query` table). Sessions run in UTC (`time_zone = '+00:00'`), so TIMESTAMP values are
+//! `ssl-mode`, `ssl-ca` and the other URL parameters sqlx knows are read by sqlx from the URL
+//! (or from the `query` table); `user` and `password` parameters are honoured as for
+//! PostgreSQL, and any other parameter is dropped with a warning that names it but never shows
+//! its value. Sessions run in UTC (`time_zone = '+00:00'`), so TIMESTAMP values are
 //! instants. A `statement_timeout` sets MariaDB's `max_statement_time` or MySQL's
 //! `max_execution_time` on every pooled connection.
 
@@ -18,15 +20,49 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlPool};
 
 use crate::config::PoolSettings;
 
+/// The URL parameters sqlx's MySQL driver reads (`MySqlConnectOptions::parse_from_url`).
+fn known_parameter(key: &str) -> bool {
+    matches!(
+        key,
+        "sslmode"
+            | "ssl-mode"
+            | "sslca"
+            | "ssl-ca"
+            | "charset"
+            | "collation"
+            | "sslcert"
+            | "ssl-cert"
+            | "sslkey"
+            | "ssl-key"
+            | "statement-cache-capacity"
+            | "socket"
+            | "timezone"
+            | "time-zone"
+    )
+}
+
 /// Open a pool on `url`, connecting once so that a bad address fails here.
 pub(crate) async fn connect(
     url: &Secret,
     pool: &PoolSettings,
     statement_timeout: Option<Duration>,
 ) -> Result<MySqlPool> {
-    let options = MySqlConnectOptions::from_str(url.expose())
+    let url = crate::address::driver_url(url.expose(), known_parameter, &["user", "password"]);
+    for parameter in &url.dropped {
+        tracing::warn!(
+            %parameter,
+            "ignoring a MySQL URL parameter that the driver does not read (value not shown)"
+        );
+    }
+    let mut options = MySqlConnectOptions::from_str(&url.url)
         .map_err(|e| Error::config("expected a valid mysql:// URL").with_source(e))?
         .timezone(Some("+00:00".to_owned()));
+    for (key, value) in &url.taken {
+        options = match key.as_str() {
+            "user" => options.username(value),
+            _ => options.password(value),
+        };
+    }
     crate::pool_options::<sqlx::MySql>(pool)
         .after_connect(move |conn, _meta| {
             Box::pin(async move {

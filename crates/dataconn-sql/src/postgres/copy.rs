@@ -87,7 +87,7 @@ impl CopyParser {
         if count == -1 {
             return Ok(Some(None));
         }
-        if count as usize != width {
+        if usize::try_from(count).ok() != Some(width) {
             return Err(malformed(&format!(
                 "a tuple of {count} fields, expected {width}"
             )));
@@ -98,8 +98,14 @@ impl CopyParser {
                 return Ok(None);
             };
             at += 4;
-            if len > 0 {
-                at += len as usize;
+            match len {
+                -1 => {}
+                len if len < 0 => {
+                    return Err(malformed(&format!("a field of length {len}")));
+                }
+                // Lengths are at most i32::MAX: no overflow in usize; nothing is allocated for
+                // them, the parser only waits for that many bytes.
+                len => at += len as usize,
             }
         }
         Ok((at <= self.buf.len()).then_some(Some(at)))
@@ -127,7 +133,11 @@ impl CopyParser {
                 let raw = if len < 0 {
                     None
                 } else {
-                    let field = &self.buf[at..at + len as usize];
+                    // `complete_tuple` checked that the whole tuple is buffered.
+                    let field = self
+                        .buf
+                        .get(at..at + len as usize)
+                        .ok_or_else(|| malformed("field length"))?;
                     at += len as usize;
                     Some(field)
                 };
@@ -185,5 +195,49 @@ mod tests {
         let x = t.column("x").unwrap();
         let x = x.as_primitive::<Int32Type>();
         assert_eq!((x.value(0), x.is_null(1), x.value(2)), (1, true, 3));
+    }
+
+    #[test]
+    fn forged_field_counts_and_lengths_are_errors_not_panics() {
+        let header = || {
+            let mut b = SIGNATURE.to_vec();
+            b.extend(0i32.to_be_bytes());
+            b.extend(0i32.to_be_bytes());
+            b
+        };
+        let decode = |bytes: &[u8]| {
+            let mut parser = CopyParser::default();
+            let mut a = Assembler::new(vec![Column::new("x", Target::Int32)], 1000);
+            parser.feed(bytes);
+            parser.decode(&mut a, &[PgKind::Int4])
+        };
+        // A tuple of -2 fields, of 2 fields, and a field of length -7.
+        for tuple in [
+            (-2i16).to_be_bytes().to_vec(),
+            [
+                2i16.to_be_bytes().as_slice(),
+                &(-1i32).to_be_bytes(),
+                &(-1i32).to_be_bytes(),
+            ]
+            .concat(),
+            [1i16.to_be_bytes().as_slice(), &(-7i32).to_be_bytes()].concat(),
+        ] {
+            let mut bytes = header();
+            bytes.extend(tuple);
+            let err = decode(&bytes).unwrap_err();
+            assert!(err.message().contains("malformed COPY"), "{err}");
+        }
+        // A length of i32::MAX only waits for bytes that never come; nothing is allocated.
+        let mut bytes = header();
+        bytes.extend(1i16.to_be_bytes());
+        bytes.extend(i32::MAX.to_be_bytes());
+        assert_eq!(decode(&bytes).unwrap(), Progress::NeedMore);
+        // A 4-byte field holding 3 bytes is the value decoder's error, naming the column.
+        let mut bytes = header();
+        bytes.extend(1i16.to_be_bytes());
+        bytes.extend(3i32.to_be_bytes());
+        bytes.extend([0u8; 3]);
+        let err = decode(&bytes).unwrap_err();
+        assert!(err.message().contains("`x`"), "{err}");
     }
 }

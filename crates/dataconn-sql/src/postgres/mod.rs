@@ -1,7 +1,8 @@
 //! PostgreSQL through sqlx's own driver, TLS through rustls.
 //!
-//! `sslmode`, `sslrootcert` and the other libpq URL parameters are read by sqlx from the URL
-//! (or from the `query` table). A `statement_timeout` from the config is set on every pooled
+//! `sslmode`, `sslrootcert` and the other URL parameters sqlx knows are read by sqlx from the
+//! URL (or from the `query` table); any other parameter is dropped with a warning that names it
+//! but never shows its value. A `statement_timeout` from the config is set on every pooled
 //! connection.
 
 pub(crate) mod bind;
@@ -17,13 +18,45 @@ use sqlx::postgres::{PgConnectOptions, PgPool};
 
 use crate::config::PoolSettings;
 
+/// The URL parameters sqlx's PostgreSQL driver reads (`PgConnectOptions::parse_from_url`).
+fn known_parameter(key: &str) -> bool {
+    matches!(
+        key,
+        "sslmode"
+            | "ssl-mode"
+            | "sslrootcert"
+            | "ssl-root-cert"
+            | "ssl-ca"
+            | "sslcert"
+            | "ssl-cert"
+            | "sslkey"
+            | "ssl-key"
+            | "statement-cache-capacity"
+            | "host"
+            | "hostaddr"
+            | "port"
+            | "dbname"
+            | "user"
+            | "password"
+            | "application_name"
+            | "options"
+    ) || (key.starts_with("options[") && key.ends_with(']'))
+}
+
 /// Open a pool on `url`, connecting once so that a bad address fails here.
 pub(crate) async fn connect(
     url: &Secret,
     pool: &PoolSettings,
     statement_timeout: Option<Duration>,
 ) -> Result<PgPool> {
-    let mut options = PgConnectOptions::from_str(url.expose())
+    let url = crate::address::driver_url(url.expose(), known_parameter, &[]);
+    for parameter in &url.dropped {
+        tracing::warn!(
+            %parameter,
+            "ignoring a PostgreSQL URL parameter that the driver does not read (value not shown)"
+        );
+    }
+    let mut options = PgConnectOptions::from_str(&url.url)
         .map_err(|e| Error::config("expected a valid postgresql:// URL").with_source(e))?
         .application_name("dataconn");
     if let Some(timeout) = statement_timeout {

@@ -130,14 +130,15 @@ async fn declare_numerics(
     Ok(())
 }
 
-/// `numeric(p, s)` from its type modifier, when Decimal128 can hold it.
+/// `numeric(p, s)` from its type modifier, when Decimal128 (p ≤ 38) or Decimal256 (p ≤ 76)
+/// can hold it; wider or negative-scale columns are read as unconstrained numerics.
 fn numeric_typmod(typmod: i32) -> Option<(u8, i8)> {
     if typmod < 4 {
         return None;
     }
     let precision = ((typmod - 4) >> 16) & 0xffff;
     let scale = (typmod - 4) & 0xffff;
-    (precision <= 38 && scale <= precision).then_some((precision as u8, scale as i8))
+    (precision <= 76 && scale <= precision).then_some((precision as u8, scale as i8))
 }
 
 /// Whether `sql` can be wrapped in `COPY (...) TO STDOUT`: a plain query without parameters.
@@ -173,8 +174,9 @@ pub(crate) async fn read(
     } = prepared;
     let mut assembler = Assembler::new(columns, batch_rows);
     if use_copy && copyable(sql, &binds) {
+        // The newline ends a trailing `-- comment`, which would otherwise swallow the `)`.
         let copy = format!(
-            "COPY ({}) TO STDOUT (FORMAT binary)",
+            "COPY ({}\n) TO STDOUT (FORMAT binary)",
             sql.trim().trim_end_matches(';')
         );
         let mut chunks = conn.copy_out_raw(&copy).await.map_err(crate::sqlx_error)?;
@@ -237,8 +239,13 @@ mod tests {
         assert_eq!(numeric_typmod(-1), None);
         assert_eq!(
             numeric_typmod(((60 << 16) | 2) + 4),
+            Some((60, 2)),
+            "Decimal256"
+        );
+        assert_eq!(
+            numeric_typmod(((100 << 16) | 2) + 4),
             None,
-            "beyond Decimal128"
+            "beyond Decimal256: decided by the values"
         );
     }
 

@@ -82,6 +82,10 @@ pub(crate) struct ColumnBuilder {
     floats: Float64Builder,
     texts: StringBuilder,
     blobs: BinaryBuilder,
+    /// Bytes of text or blobs in the chunks finished by widening.
+    chunk_bytes: usize,
+    /// Most bytes of text or blobs one batch may hold (lower in tests).
+    max_bytes: usize,
 }
 
 impl ColumnBuilder {
@@ -95,7 +99,37 @@ impl ColumnBuilder {
             floats: Float64Builder::new(),
             texts: StringBuilder::new(),
             blobs: BinaryBuilder::new(),
+            chunk_bytes: 0,
+            max_bytes: crate::MAX_ARRAY_BYTES,
         }
+    }
+
+    /// Lower the byte limit of one batch (tests only: 2 GiB is a lot to allocate).
+    #[cfg(test)]
+    pub(crate) fn with_max_bytes(mut self, max_bytes: usize) -> Self {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// Bytes of text and blobs this batch holds so far.
+    pub(crate) fn var_bytes(&self) -> usize {
+        self.chunk_bytes + self.texts.values_slice().len() + self.blobs.values_slice().len()
+    }
+
+    /// Refuse a value that would take the batch past what 32-bit offsets address.
+    fn room_for(&self, adding: usize) -> Result<()> {
+        if self.var_bytes() + adding > self.max_bytes {
+            return Err(Error::new(
+                ErrorKind::TypeConversion,
+                format!(
+                    "column `{}`: a batch would hold more than {} bytes of text or blobs with a \
+                     value of {adding} bytes, beyond what Arrow's 32-bit offsets address; lower \
+                     `batch_size`",
+                    self.name, self.max_bytes
+                ),
+            ));
+        }
+        Ok(())
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -119,11 +153,28 @@ impl ColumnBuilder {
             (Kind::Int, ValueRef::Integer(i)) => self.ints.append_value(i),
             (Kind::Float, ValueRef::Real(f)) => self.floats.append_value(f),
             (Kind::Float, ValueRef::Integer(i)) => self.floats.append_value(i as f64),
-            (Kind::Text, ValueRef::Text(t)) => self.texts.append_value(self.utf8(t)?),
-            (Kind::Text, ValueRef::Integer(i)) => self.texts.append_value(i.to_string()),
-            (Kind::Text, ValueRef::Real(f)) => self.texts.append_value(f.to_string()),
-            (Kind::Blob, ValueRef::Blob(b)) => self.blobs.append_value(b),
-            (Kind::Blob, ValueRef::Text(t)) => self.blobs.append_value(t),
+            (Kind::Text, ValueRef::Text(t)) => {
+                self.room_for(t.len())?;
+                self.texts.append_value(self.utf8(t)?)
+            }
+            (Kind::Text, ValueRef::Integer(i)) => {
+                let text = i.to_string();
+                self.room_for(text.len())?;
+                self.texts.append_value(text)
+            }
+            (Kind::Text, ValueRef::Real(f)) => {
+                let text = f.to_string();
+                self.room_for(text.len())?;
+                self.texts.append_value(text)
+            }
+            (Kind::Blob, ValueRef::Blob(b)) => {
+                self.room_for(b.len())?;
+                self.blobs.append_value(b)
+            }
+            (Kind::Blob, ValueRef::Text(t)) => {
+                self.room_for(t.len())?;
+                self.blobs.append_value(t)
+            }
 
             (current, value) => {
                 let wanted = match value {
@@ -174,8 +225,21 @@ impl ColumnBuilder {
             return;
         }
         let chunk = self.finish_current();
+        // Numbers take at most 24 bytes as text once the chunk is cast (an upper bound).
+        self.chunk_bytes += match self.kind {
+            Kind::Text => self.texts_bytes_of(&chunk),
+            Kind::Blob => chunk.get_buffer_memory_size(),
+            _ => chunk.len() * 24,
+        };
         self.chunks.push(chunk);
         self.kind = next;
+    }
+
+    fn texts_bytes_of(&self, chunk: &ArrayRef) -> usize {
+        use arrow::array::AsArray;
+        chunk
+            .as_string_opt::<i32>()
+            .map_or_else(|| chunk.get_buffer_memory_size(), |t| t.values().len())
     }
 
     fn push_null_as_kind(&mut self) {
@@ -202,6 +266,7 @@ impl ColumnBuilder {
     /// reset for the next batch.
     pub(crate) fn finish(&mut self, kind: Kind) -> Result<ArrayRef> {
         let last = self.finish_current();
+        self.chunk_bytes = 0;
         let mut chunks = std::mem::take(&mut self.chunks);
         chunks.push(last);
         let target = kind.data_type();
@@ -281,6 +346,21 @@ mod tests {
         let texts = b.finish(b.kind()).unwrap();
         let texts = texts.as_string::<i32>();
         assert_eq!((texts.value(0), texts.value(1)), ("7", "seven"));
+    }
+
+    #[test]
+    fn text_past_the_offset_limit_is_a_named_error_not_a_panic() {
+        let mut b = ColumnBuilder::new("body".into(), Kind::Int).with_max_bytes(40);
+        b.push(ValueRef::Integer(1234)).unwrap();
+        // Widening to text counts what the numbers can take as text (24 bytes each at most).
+        b.push(ValueRef::Text(b"abc")).unwrap();
+        assert_eq!(b.var_bytes(), 27);
+        let err = b.push(ValueRef::Text(b"abcdefghijklmn")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TypeConversion);
+        assert!(err.message().contains("`body`"), "{err}");
+        let mut b = ColumnBuilder::new("blob".into(), Kind::Blob).with_max_bytes(4);
+        let err = b.push(ValueRef::Blob(b"12345")).unwrap_err();
+        assert!(err.message().contains("`blob`"), "{err}");
     }
 
     #[test]

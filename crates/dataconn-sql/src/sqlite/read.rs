@@ -32,6 +32,9 @@ pub(crate) struct ReadRequest {
     pub(crate) values: Vec<Value>,
     pub(crate) names: Vec<String>,
     pub(crate) batch_rows: usize,
+    /// Bytes of text or blobs in one column after which a batch is cut early
+    /// ([`crate::BATCH_BYTES`]; lower in tests).
+    pub(crate) batch_bytes: usize,
 }
 
 /// Where the batches go: kept for one table, or sent down a stream as they are cut.
@@ -208,7 +211,13 @@ unsafe fn read_raw(
             builder.push(row.get_ref(i).map_err(query_error)?)?;
         }
         in_batch += 1;
-        if in_batch == request.batch_rows {
+        // A batch is cut at `batch_rows` rows, or early once a text or blob column holds
+        // BATCH_BYTES (32-bit offsets address 2 GiB).
+        if in_batch == request.batch_rows
+            || builders
+                .iter()
+                .any(|b| b.var_bytes() >= request.batch_bytes)
+        {
             if !batches.cut(&mut builders, in_batch)? {
                 return Ok(None);
             }
@@ -257,4 +266,48 @@ unsafe fn read_raw(
 
 fn query_error(err: rusqlite::Error) -> Error {
     Error::query(format!("SQLite rejected the query: {err}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::AsArray;
+
+    #[test]
+    fn text_batches_are_cut_early_by_bytes_and_keep_every_row() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "create table t (s text); with recursive n(i) as (select 1 union all select i + 1 \
+             from n where i < 10) insert into t select 'abcd' from n;",
+        )
+        .unwrap();
+        let request = ReadRequest {
+            sql: "select s from t".into(),
+            values: Vec::new(),
+            names: Vec::new(),
+            batch_rows: 1000,
+            batch_bytes: 10,
+        };
+        // SAFETY: the connection is open and used by this thread only.
+        let raw = NonNull::new(unsafe { conn.handle() }).unwrap();
+        // SAFETY: as above.
+        let table = unsafe { read_raw(raw, &request, Out::Keep) }
+            .unwrap()
+            .unwrap();
+        assert_eq!(table.num_rows(), 10);
+        assert_eq!(
+            table.batches().len(),
+            4,
+            "cut after every 3 rows (12 bytes)"
+        );
+        for batch in table.batches() {
+            assert!(
+                batch
+                    .column(0)
+                    .as_string::<i32>()
+                    .iter()
+                    .all(|v| v == Some("abcd"))
+            );
+        }
+    }
 }

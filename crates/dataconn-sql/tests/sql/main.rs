@@ -3,6 +3,7 @@
 
 mod backends;
 mod conformance;
+mod logs;
 mod mysql_only;
 mod postgres_only;
 mod restart;

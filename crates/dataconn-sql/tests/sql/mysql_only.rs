@@ -5,7 +5,7 @@ use arrow::datatypes::{
     DataType, Date32Type, Decimal128Type, DurationMicrosecondType, Float32Type, Int8Type,
     Int16Type, Int32Type, Int64Type, TimeUnit, TimestampMicrosecondType, UInt8Type, UInt64Type,
 };
-use dataconn_core::{ErrorKind, Params};
+use dataconn_core::Params;
 use dataconn_sql::SqlConnection;
 
 use crate::backends::{Kind, backend};
@@ -157,7 +157,7 @@ async fn zero_dates_read_as_null() {
 }
 
 #[tokio::test]
-async fn unmapped_types_are_named_errors() {
+async fn geometry_reads_as_its_binary_form() {
     let Some(conn) = open("my_unmapped").await else {
         return;
     };
@@ -167,13 +167,142 @@ async fn unmapped_types_are_named_errors() {
     conn.execute("insert into g values (point(1, 2))", Params::new())
         .await
         .unwrap();
-    // GEOMETRY reads as its binary form; a decimal beyond 38 digits is refused by name.
+    // GEOMETRY reads as its binary form.
     let t = conn.query("select p from g").await.unwrap();
     assert_eq!(t.schema().field(0).data_type(), &DataType::Binary);
-    let err = conn
-        .query("select cast('123456789012345678901234567890123456789.5' as decimal(65, 1)) as big")
+}
+
+/// Every value of `column` as Arrow prints it (decimals exactly, at the column's scale).
+fn texts(t: &dataconn_core::Table, column: &str) -> Vec<String> {
+    let c = t.column(column).unwrap();
+    let c = arrow::compute::cast(&c, &DataType::Utf8).unwrap();
+    c.as_string::<i32>()
+        .iter()
+        .map(|v| v.unwrap_or("NULL").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn decimals_beyond_38_digits_read_exactly_as_decimal256() {
+    let Some(conn) = open("my_wide_decimal").await else {
+        return;
+    };
+    conn.execute(
+        "create table w (k int, d decimal(65, 30), s decimal(12, 2))",
+        Params::new(),
+    )
+    .await
+    .unwrap();
+    conn.execute(
+        "insert into w values \
+         (1, '12345678901234567890123456789012345.123456789012345678901234567890', 1.5), \
+         (2, '-0.000000000000000000000000000001', null), (3, null, -2.25)",
+        Params::new(),
+    )
+    .await
+    .unwrap();
+    let t = conn.query("select * from w order by k").await.unwrap();
+    assert_eq!(
+        t.schema().field_with_name("d").unwrap().data_type(),
+        &DataType::Decimal256(76, 30),
+        "65 digits need 256 bits"
+    );
+    assert_eq!(
+        t.schema().field_with_name("s").unwrap().data_type(),
+        &DataType::Decimal128(38, 2)
+    );
+    let server = conn
+        .query(
+            "select coalesce(cast(d as char), 'NULL') as d, coalesce(cast(s as char), 'NULL') as s \
+             from w order by k",
+        )
         .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::TypeConversion);
-    assert!(err.message().contains("`big`"), "{err}");
+        .unwrap();
+    for column in ["d", "s"] {
+        assert_eq!(texts(&t, column), texts(&server, column), "{column}");
+    }
+    // The same column with values that fit 38 digits stays Decimal128(38, 30).
+    let small = conn.query("select d from w where k = 2").await.unwrap();
+    assert_eq!(
+        small.schema().field(0).data_type(),
+        &DataType::Decimal128(38, 30)
+    );
+}
+
+#[tokio::test]
+async fn only_the_binary_character_set_reads_as_bytes() {
+    let Some(conn) = open("my_collations").await else {
+        return;
+    };
+    conn.execute(
+        "create table c (bn binary(2), vb varbinary(4), bl blob, \
+         vcb varchar(10) collate utf8mb4_bin, txb text collate utf8mb4_bin, js json, \
+         vc varchar(10), tx text)",
+        Params::new(),
+    )
+    .await
+    .unwrap();
+    conn.execute(
+        "insert into c values (x'00ff', x'01', x'02', 'abc', 'déf', '{\"a\": 1}', 'plain', 'text')",
+        Params::new(),
+    )
+    .await
+    .unwrap();
+    let t = conn.query("select * from c").await.unwrap();
+    // What the server says: binary types have the `binary` character set or none.
+    let server = conn
+        .query(
+            "select column_name as name, coalesce(character_set_name, \
+             case when data_type = 'json' then 'utf8mb4' else 'binary' end) as charset \
+             from information_schema.columns where table_schema = database() and table_name = 'c'",
+        )
+        .await
+        .unwrap();
+    let names = texts(&server, "name");
+    let charsets = texts(&server, "charset");
+    assert_eq!(names.len(), 8);
+    for (name, charset) in names.iter().zip(&charsets) {
+        let ty = t
+            .schema()
+            .field_with_name(name)
+            .unwrap()
+            .data_type()
+            .clone();
+        let want = if charset == "binary" {
+            DataType::Binary
+        } else {
+            DataType::Utf8
+        };
+        assert_eq!(ty, want, "{name} ({charset})");
+    }
+    for bytes in ["bn", "vb", "bl"] {
+        assert!(charsets[names.iter().position(|n| n == bytes).unwrap()] == "binary");
+    }
+    let text = |name: &str| {
+        t.column(name)
+            .unwrap()
+            .as_string::<i32>()
+            .value(0)
+            .to_owned()
+    };
+    assert_eq!(
+        (text("vcb"), text("txb"), text("js"), text("vc")),
+        (
+            "abc".into(),
+            "déf".into(),
+            "{\"a\": 1}".into(),
+            "plain".into()
+        )
+    );
+    assert_eq!(
+        t.column("bn").unwrap().as_binary::<i32>().value(0),
+        [0, 255]
+    );
+    // Expressions too: a string literal is text, a binary cast is bytes.
+    let e = conn
+        .query("select 'x' collate utf8mb4_bin as t, cast('x' as binary) as b")
+        .await
+        .unwrap();
+    assert_eq!(e.schema().field(0).data_type(), &DataType::Utf8);
+    assert_eq!(e.schema().field(1).data_type(), &DataType::Binary);
 }

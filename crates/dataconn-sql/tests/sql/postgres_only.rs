@@ -281,6 +281,21 @@ async fn copy_streams_large_results_in_batches() {
 }
 
 #[tokio::test]
+async fn a_trailing_line_comment_does_not_break_the_copy_path() {
+    let Some(conn) = open("pg_copy_comment", "").await else {
+        return;
+    };
+    let t = conn.query("select 7 as seven -- the answer").await.unwrap();
+    assert_eq!(
+        t.column("seven")
+            .unwrap()
+            .as_primitive::<Int32Type>()
+            .value(0),
+        7
+    );
+}
+
+#[tokio::test]
 async fn execute_reports_rows_and_runs_outside_transactions() {
     let Some(conn) = open("pg_exec", "").await else {
         return;
@@ -302,4 +317,87 @@ async fn execute_reports_rows_and_runs_outside_transactions() {
     );
     // VACUUM cannot run inside a transaction block: execute must not open one.
     conn.execute("vacuum t", params! {}).await.unwrap();
+}
+
+/// Every value of `column` as Arrow prints it (decimals exactly, at the column's scale).
+fn texts(t: &dataconn_core::Table, column: &str) -> Vec<String> {
+    let c = t.column(column).unwrap();
+    let c = arrow::compute::cast(&c, &DataType::Utf8).unwrap();
+    c.as_string::<i32>()
+        .iter()
+        .map(|v| v.unwrap_or("NULL").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn numerics_beyond_38_digits_read_exactly_as_decimal256() {
+    let Some(conn) = open("pg_wide_numeric", "").await else {
+        return;
+    };
+    conn.execute(
+        "create table w (k int, d numeric(60, 10), u numeric, small numeric(10, 2))",
+        Params::new(),
+    )
+    .await
+    .unwrap();
+    conn.execute(
+        "insert into w values \
+         (1, '12345678901234567890123456789012345678901234567890.0123456789', \
+             ('1' || repeat('0', 45) || '.5')::numeric, 1.5), \
+         (2, '-0.0000000001', 0.25, null), \
+         (3, null, '-98765432109876543210987654321098765432109876543210', -2.25)",
+        Params::new(),
+    )
+    .await
+    .unwrap();
+    // Once through COPY, once through the row path.
+    let copied = conn.query("select * from w order by k").await.unwrap();
+    let rows = conn
+        .query("select * from w where :all order by k")
+        .param("all", true)
+        .await
+        .unwrap();
+    assert_eq!(copied, rows, "COPY and the row path decode alike");
+    let ty = |name: &str| {
+        copied
+            .schema()
+            .field_with_name(name)
+            .unwrap()
+            .data_type()
+            .clone()
+    };
+    assert_eq!(ty("d"), DataType::Decimal256(60, 10), "declared precision");
+    assert_eq!(
+        ty("u"),
+        DataType::Decimal256(76, 2),
+        "unconstrained: 50 digits before the point and 2 after need 256 bits"
+    );
+    assert_eq!(ty("small"), DataType::Decimal128(10, 2));
+    // The server's own text at the same scales.
+    let server = conn
+        .query(
+            "select coalesce(d::text, 'NULL') as d, coalesce(round(u, 2)::text, 'NULL') as u, \
+             coalesce(small::text, 'NULL') as small from w order by k",
+        )
+        .await
+        .unwrap();
+    for column in ["d", "u", "small"] {
+        assert_eq!(texts(&copied, column), texts(&server, column), "{column}");
+    }
+    // Narrow values of an unconstrained numeric stay Decimal128(38, s).
+    let narrow = conn.query("select 1.25::numeric as n").await.unwrap();
+    assert_eq!(
+        narrow.schema().field(0).data_type(),
+        &DataType::Decimal128(38, 2)
+    );
+    // Beyond 76 digits: an error naming the column.
+    let err = conn
+        .query("select ('1' || repeat('0', 80))::numeric as huge")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TypeConversion);
+    assert!(
+        err.message().contains("`huge`") && err.message().contains("76"),
+        "{err}"
+    );
 }

@@ -358,3 +358,61 @@ async fn sql_errors_name_the_connection_and_are_not_retried() {
         );
     }
 }
+
+#[tokio::test]
+async fn writes_through_query_are_refused_before_running_and_write_nothing() {
+    for b in backends() {
+        let (_hub, conn) = open(&b, "ro_query", "").await;
+        conn.execute("create table t (x integer)", params! {})
+            .await
+            .unwrap();
+        conn.execute("insert into t values (1)", params! {})
+            .await
+            .unwrap();
+        let mut writes = vec![
+            "insert into t values (2)".to_owned(),
+            "/* comment */ update t set x = 5".to_owned(),
+            "-- a line\ndelete from t".to_owned(),
+            "select 1; delete from t".to_owned(),
+            "drop table t".to_owned(),
+        ];
+        if b.kind != Kind::MySql {
+            // MySQL has no data-modifying CTEs; SQLite and PostgreSQL do.
+            writes.push("with x as (select 1) delete from t".to_owned());
+        }
+        if b.kind == Kind::Postgres {
+            writes.push("with d as (delete from t returning *) select * from d".to_owned());
+        }
+        for sql in &writes {
+            let err = conn.query(sql.as_str()).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Unsupported, "{b:?} {sql}: {err}");
+            assert!(
+                err.message().contains("execute()") && err.message().contains("session()"),
+                "{b:?}: {err}"
+            );
+            let err = conn.query_stream(sql, Params::new()).await.err().unwrap();
+            assert_eq!(err.kind(), ErrorKind::Unsupported, "{b:?} {sql}: {err}");
+        }
+        let t = conn
+            .query("select x from t")
+            .ttl(Ttl::NoCache)
+            .await
+            .unwrap();
+        assert_eq!(
+            (t.num_rows(), scalar(&t)),
+            (1, 1),
+            "{b:?}: nothing was written"
+        );
+        // The same statements still run through execute, and reads with write-like words in
+        // strings and comments run through query.
+        conn.execute("update t set x = 5", params! {})
+            .await
+            .unwrap();
+        let t = conn
+            .query("select x /* ; delete from t */ from t where 'insert' <> ';'")
+            .ttl(Ttl::NoCache)
+            .await
+            .unwrap();
+        assert_eq!(scalar(&t), 5, "{b:?}");
+    }
+}

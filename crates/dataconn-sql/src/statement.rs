@@ -1,0 +1,398 @@
+//! Whether a SQL text only reads, checked before `query()` or `query_stream` runs it.
+//!
+//! `query()` results are cached and a failed read is retried, so a write sent through it could
+//! run twice, or be served from the cache without running at all. Without a SQL parser, the
+//! check looks at the words of the text the way the database would see them (strings, quoted
+//! identifiers and comments skipped; MySQL's `/*! ... */` comments are code, so they are not)
+//! and accepts one statement that starts with a reading keyword:
+//!
+//! - `SELECT`, `VALUES`, `TABLE`, `SHOW`, `DESCRIBE`/`DESC`, and `EXPLAIN` of one of those
+//!   (parentheses around them are fine);
+//! - `WITH` when no `INSERT`, `UPDATE`, `DELETE` or `MERGE` follows (PostgreSQL's
+//!   data-modifying CTEs); `UPDATE` after `FOR` or `KEY` is a row lock and counts as a read;
+//! - neither may hold `INTO` (`SELECT ... INTO new_table`, `INTO OUTFILE`, `INTO @var`);
+//! - SQLite's `PRAGMA name`, or `PRAGMA name(arg)` for the pragmas that only report.
+//!
+//! It is a guard against mistakes, not a sandbox: a function with side effects called from a
+//! `SELECT` still runs. Give untrusted SQL a read-only database user.
+
+use dataconn_core::{Dialect, Error, ErrorKind, Result};
+
+/// A word or one punctuation character of SQL text, outside strings and comments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token<'a> {
+    Word(&'a str),
+    Punct(u8),
+}
+
+/// Pragmas that take an argument and only report.
+const READ_PRAGMAS: &[&str] = &[
+    "table_info",
+    "table_xinfo",
+    "table_list",
+    "index_info",
+    "index_xinfo",
+    "index_list",
+    "foreign_key_list",
+    "foreign_key_check",
+    "integrity_check",
+    "quick_check",
+    "function_list",
+    "module_list",
+    "pragma_list",
+    "collation_list",
+    "database_list",
+    "compile_options",
+];
+
+/// Check that `sql` is one statement that reads.
+///
+/// # Errors
+/// [`ErrorKind::Unsupported`] naming what was found, pointing at `execute` and `session`.
+pub(crate) fn ensure_read(sql: &str, dialect: Dialect) -> Result<()> {
+    let tokens = tokens(sql, dialect);
+    let mut statements = tokens
+        .split(|t| *t == Token::Punct(b';'))
+        .filter(|s| !s.is_empty());
+    let Some(first) = statements.next() else {
+        // Nothing but comments: the database says what it makes of that.
+        return Ok(());
+    };
+    if statements.next().is_some() {
+        return Err(refused(
+            "more than one statement (`;` followed by more SQL)",
+        ));
+    }
+    match classify(first) {
+        Ok(()) => Ok(()),
+        Err(found) => Err(refused(&found)),
+    }
+}
+
+fn refused(found: &str) -> Error {
+    Error::new(
+        ErrorKind::Unsupported,
+        format!(
+            "expected a query that reads (SELECT, WITH, VALUES, TABLE, SHOW, EXPLAIN), found \
+             {found}; query() caches and retries what it runs, so it takes only reads: run \
+             writes with execute(), or inside a session() (whose query() also returns the rows \
+             of INSERT ... RETURNING)"
+        ),
+    )
+}
+
+fn word_is(token: &Token<'_>, keyword: &str) -> bool {
+    matches!(token, Token::Word(w) if w.eq_ignore_ascii_case(keyword))
+}
+
+/// `Ok` for a statement that reads; otherwise what it is, for the message.
+fn classify(statement: &[Token<'_>]) -> std::result::Result<(), String> {
+    let start = statement
+        .iter()
+        .position(|t| *t != Token::Punct(b'('))
+        .unwrap_or(statement.len());
+    let statement = &statement[start..];
+    let Some(Token::Word(first)) = statement.first() else {
+        return Err("a statement that does not start with a keyword".to_owned());
+    };
+    let first = first.to_ascii_lowercase();
+    let has = |keyword: &str| statement.iter().any(|t| word_is(t, keyword));
+    match first.as_str() {
+        "select" | "values" | "table" => {
+            if has("into") {
+                return Err(format!(
+                    "`{}` with INTO, which writes",
+                    first.to_uppercase()
+                ));
+            }
+            Ok(())
+        }
+        "with" => {
+            if has("into") {
+                return Err("`WITH` with INTO, which writes".to_owned());
+            }
+            for (i, token) in statement.iter().enumerate() {
+                // `FOR UPDATE` locks rows; `insert(...)` and `replace(...)` are MySQL functions.
+                let lock = i > 0
+                    && (word_is(&statement[i - 1], "for") || word_is(&statement[i - 1], "key"));
+                let call = statement.get(i + 1) == Some(&Token::Punct(b'('));
+                for keyword in ["insert", "update", "delete", "merge", "replace"] {
+                    if word_is(token, keyword) && !call && !(keyword == "update" && lock) {
+                        return Err(format!(
+                            "`WITH` followed by {}, which writes",
+                            keyword.to_uppercase()
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        }
+        "show" | "describe" | "desc" => Ok(()),
+        "explain" => {
+            // The explained statement starts at its first keyword (options come before it).
+            let inner = statement[1..].iter().position(|t| {
+                ["select", "with", "values", "table"]
+                    .iter()
+                    .chain(WRITES)
+                    .any(|k| word_is(t, k))
+            });
+            match inner {
+                Some(at) => {
+                    classify(&statement[1 + at..]).map_err(|found| format!("`EXPLAIN` of {found}"))
+                }
+                None => Ok(()),
+            }
+        }
+        "pragma" => {
+            if statement.contains(&Token::Punct(b'=')) {
+                return Err("`PRAGMA` that sets a value".to_owned());
+            }
+            // `PRAGMA [schema.]name(arg)`: the argument form sets most pragmas.
+            let name = statement
+                .iter()
+                .take_while(|t| **t != Token::Punct(b'('))
+                .filter_map(|t| match t {
+                    Token::Word(w) => Some(*w),
+                    Token::Punct(_) => None,
+                })
+                .last()
+                .unwrap_or_default();
+            if statement.contains(&Token::Punct(b'('))
+                && !READ_PRAGMAS.iter().any(|p| p.eq_ignore_ascii_case(name))
+            {
+                return Err(format!("`PRAGMA {name}(...)`, which may set a value"));
+            }
+            Ok(())
+        }
+        other => Err(format!("`{}`", other.to_uppercase())),
+    }
+}
+
+/// Keywords that start a write (for finding the statement an EXPLAIN explains).
+const WRITES: &[&str] = &[
+    "insert", "update", "delete", "merge", "replace", "create", "drop", "alter", "truncate",
+    "copy", "call", "do", "set", "grant", "revoke", "load",
+];
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+}
+
+/// The words and punctuation of `sql`, skipping what the database does not read as SQL.
+fn tokens(sql: &str, dialect: Dialect) -> Vec<Token<'_>> {
+    let bytes = sql.as_bytes();
+    let mysql = matches!(dialect, Dialect::MySql);
+    let postgres = matches!(dialect, Dialect::Postgres);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'\'' => {
+                let escape_string = postgres
+                    && i > 0
+                    && matches!(bytes[i - 1], b'E' | b'e')
+                    && (i == 1 || !is_word_byte(bytes[i - 2]));
+                i = skip_quoted(bytes, i, b'\'', mysql || escape_string);
+            }
+            // In MySQL a double quote starts a string (backslash escapes), elsewhere a name.
+            b'"' => i = skip_quoted(bytes, i, b'"', mysql),
+            b'`' => i = skip_quoted(bytes, i, b'`', false),
+            b'[' if matches!(dialect, Dialect::Sqlite) => {
+                i = bytes[i..]
+                    .iter()
+                    .position(|&c| c == b']')
+                    .map_or(bytes.len(), |p| i + p + 1);
+            }
+            b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_line(bytes, i),
+            b'#' if mysql => i = skip_line(bytes, i),
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                if mysql && bytes.get(i + 2) == Some(&b'!') {
+                    // Executable comment: its body is SQL; skip the marker and version.
+                    i += 3;
+                    while i < bytes.len() && bytes[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                } else {
+                    i = skip_block_comment(bytes, i, postgres);
+                }
+            }
+            b'*' if mysql && bytes.get(i + 1) == Some(&b'/') => i += 2,
+            b'$' if postgres => i = skip_dollar_quote(bytes, i),
+            b if is_word_byte(b) => {
+                let end = bytes[i..]
+                    .iter()
+                    .position(|&c| !is_word_byte(c))
+                    .map_or(bytes.len(), |p| i + p);
+                // Word bytes are ASCII or whole UTF-8 sequences, so these are char boundaries.
+                out.push(Token::Word(&sql[i..end]));
+                i = end;
+            }
+            b if b.is_ascii_whitespace() => i += 1,
+            b => {
+                out.push(Token::Punct(b));
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn skip_line(bytes: &[u8], at: usize) -> usize {
+    bytes[at..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |p| at + p + 1)
+}
+
+fn skip_quoted(bytes: &[u8], open: usize, quote: u8, backslash_escapes: bool) -> usize {
+    let mut i = open + 1;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if backslash_escapes && b == b'\\' {
+            i += 2;
+        } else if b == quote {
+            if bytes.get(i + 1) == Some(&quote) {
+                i += 2;
+            } else {
+                return i + 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    bytes.len()
+}
+
+/// Skip a block comment; PostgreSQL nests them.
+fn skip_block_comment(bytes: &[u8], open: usize, nested: bool) -> usize {
+    let mut depth = 0usize;
+    let mut i = open;
+    while i + 1 < bytes.len() {
+        if bytes[i] == b'/' && bytes[i + 1] == b'*' && (nested || depth == 0) {
+            depth += 1;
+            i += 2;
+        } else if bytes[i] == b'*' && bytes[i + 1] == b'/' {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                return i;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    bytes.len()
+}
+
+/// Skip `$tag$ ... $tag$` when `open` starts a dollar quote; otherwise step over the `$`.
+fn skip_dollar_quote(bytes: &[u8], open: usize) -> usize {
+    let tag_end = bytes[open + 1..]
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80))
+        .map(|p| open + 1 + p);
+    let Some(tag_end) = tag_end else {
+        return open + 1;
+    };
+    if bytes[tag_end] != b'$' || bytes.get(open + 1).is_some_and(u8::is_ascii_digit) {
+        return open + 1;
+    }
+    let tag = &bytes[open..=tag_end];
+    let body = tag_end + 1;
+    bytes[body..]
+        .windows(tag.len())
+        .position(|w| w == tag)
+        .map_or(bytes.len(), |p| body + p + tag.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reads(sql: &str, dialect: Dialect) -> bool {
+        ensure_read(sql, dialect).is_ok()
+    }
+
+    #[test]
+    fn reading_statements_pass() {
+        for sql in [
+            "select 1",
+            "  SELECT * FROM t;  ",
+            "(select 1) union (select 2)",
+            "values (1), (2)",
+            "with x as (select 1) select * from x",
+            "with x as (select 1) select * from x for update",
+            "select 'insert into t' as s, \"delete\" from t",
+            "-- insert into t\nselect 1",
+            "/* delete from t; */ select 1",
+            "select 1 -- ; delete from t",
+            "explain select * from t",
+            "show tables",
+            "select updated_at, inserted from t",
+            "with x as (select replace(name, 'a', 'b') as n from t) select * from x",
+        ] {
+            for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
+                assert!(reads(sql, dialect), "{sql} ({dialect:?})");
+            }
+        }
+        assert!(reads("select $$ ; delete $$", Dialect::Postgres));
+        assert!(reads("select E'\\' ; delete' ", Dialect::Postgres));
+        assert!(reads("select 'a\\' ; delete' ", Dialect::MySql));
+        assert!(reads("select 1 # ; delete from t", Dialect::MySql));
+        assert!(reads("pragma table_info(t)", Dialect::Sqlite));
+        assert!(reads("pragma user_version", Dialect::Sqlite));
+        assert!(reads(
+            "/* a /* nested */ ; delete */ select 1",
+            Dialect::Postgres
+        ));
+    }
+
+    #[test]
+    fn writes_and_several_statements_are_refused_with_a_pointer_to_execute() {
+        for sql in [
+            "insert into t values (1)",
+            "  UPDATE t SET x = 1",
+            "delete from t",
+            "merge into t using s on true when matched then delete",
+            "create table t (x int)",
+            "drop table t",
+            "alter table t add column y int",
+            "truncate t",
+            "grant select on t to u",
+            "set search_path = x",
+            "copy t from stdin",
+            "replace into t values (1)",
+            "/* just a comment */ insert into t values (1)",
+            "-- a line\ninsert into t values (1)",
+            "select 1; delete from t",
+            "select 1; select 2",
+            "with d as (delete from t returning *) select * from d",
+            "with x as (select 1) insert into t select * from x",
+            "select * into t2 from t",
+            "explain analyze delete from t",
+            "call p()",
+        ] {
+            for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
+                let err = ensure_read(sql, dialect).unwrap_err();
+                assert_eq!(err.kind(), ErrorKind::Unsupported, "{sql}");
+                assert!(
+                    err.message().contains("execute()") && err.message().contains("session()"),
+                    "{err}"
+                );
+            }
+        }
+        assert!(!reads("pragma journal_mode = wal", Dialect::Sqlite));
+        assert!(!reads("pragma cache_size(100)", Dialect::Sqlite));
+        assert!(!reads("select 1 /*! ; delete from t */", Dialect::MySql));
+        assert!(!reads(
+            "/*!50000 insert into t values (1) */",
+            Dialect::MySql
+        ));
+        assert!(
+            ensure_read("insert into t values (1)", Dialect::Sqlite)
+                .unwrap_err()
+                .message()
+                .contains("`INSERT`")
+        );
+    }
+}
