@@ -29,7 +29,10 @@ const SECRET_WORDS: &[&str] = &[
 /// carries are found by [`url_secrets`].
 pub fn is_secret_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    if ["_url", "_uri", "_endpoint"].iter().any(|end| key.ends_with(end)) {
+    if ["_url", "_uri", "_endpoint"]
+        .iter()
+        .any(|end| key.ends_with(end))
+    {
         return false;
     }
     key == "sig" || SECRET_WORDS.iter().any(|w| key.contains(w))
@@ -261,9 +264,10 @@ mod tests {
     fn keys_naming_urls_are_not_secret_but_their_passwords_are() {
         assert!(is_secret_key("aws_secret_access_key") && is_secret_key("private_key"));
         assert!(!is_secret_key("token_uri") && !is_secret_key("endpoint_url"));
-        let table: Table =
-            toml::from_str("token_uri = \"https://oauth2.example/token\"\nsas_url = \"https://a/c?sig=s1g\"\n")
-                .unwrap();
+        let table: Table = toml::from_str(
+            "token_uri = \"https://oauth2.example/token\"\nsas_url = \"https://a/c?sig=s1g\"\n",
+        )
+        .unwrap();
         let mut out = Vec::new();
         collect_sensitive(&table, false, &mut out);
         assert_eq!(out, vec!["s1g".to_owned()]);

@@ -385,6 +385,38 @@ impl Query for SqlConnection {
         crate::query::fetch(self, sql, params).await
     }
 
+    /// Reads the stream only until `limit` rows have come, then drops it, which stops the
+    /// server (or SQLite's stepping) a batch or two later instead of at the end.
+    async fn fetch_head(
+        &self,
+        sql: &str,
+        params: &dataconn_core::Params,
+        limit: usize,
+    ) -> Result<dataconn_core::Table> {
+        use futures::StreamExt;
+        let mut stream = self.query_stream(sql, params.clone()).await?;
+        let mut batches = Vec::new();
+        let mut rows = 0;
+        // One batch at least, for the schema, even when `limit` is 0.
+        while rows < limit || batches.is_empty() {
+            match stream.next().await {
+                Some(batch) => {
+                    let batch = batch?;
+                    rows += batch.num_rows();
+                    batches.push(batch);
+                }
+                None => break,
+            }
+        }
+        drop(stream);
+        let table = match batches.first() {
+            Some(first) => dataconn_core::Table::try_new(first.schema(), batches)?,
+            // No batch at all: the plain read gives the empty result with its schema.
+            None => self.fetch(sql, params).await?,
+        };
+        Ok(table.head(limit))
+    }
+
     fn cache_scope(&self) -> CacheScope {
         self.read_state().cache.clone()
     }

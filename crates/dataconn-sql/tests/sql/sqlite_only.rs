@@ -216,3 +216,27 @@ async fn watched_secrets_file_reconfigures_on_its_own() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_limited_query_stops_reading_before_the_end_of_the_result() {
+    let (_hub, conn) = open("head").await;
+    // Row 2,500,000 overflows; a read that stops after a few batches never gets there.
+    let sql = "with recursive n(i) as (select 1 union all select i + 1 from n where i < 3000000) \
+               select i, case when i = 2500000 then abs(-9223372036854775808) else i end as v from n";
+    let head = conn.query(sql).limit(5).await.unwrap();
+    assert_eq!(head.num_rows(), 5);
+    let column = head.column("i").unwrap();
+    let first = column.as_primitive::<arrow::datatypes::Int64Type>();
+    assert_eq!(first.values().to_vec(), vec![1, 2, 3, 4, 5]);
+    let none = conn
+        .query("select 1 as one where 0")
+        .limit(0)
+        .await
+        .unwrap();
+    assert_eq!((none.num_rows(), none.schema().fields().len()), (0, 1));
+    let err = conn.query(sql).ttl(0).await.unwrap_err();
+    assert!(
+        err.to_string().contains("overflow"),
+        "the whole read reaches row 2.5M: {err}"
+    );
+}
