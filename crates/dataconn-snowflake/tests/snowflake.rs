@@ -951,3 +951,82 @@ async fn a_connection_without_a_section_comes_from_connections_toml() {
     }
     let _ = std::fs::remove_dir_all(&home);
 }
+
+/// The child half of `a_non_utf8_environment_never_panics_resolving_connections_toml`: it runs
+/// only in the child process that test starts (with `DATACONN_SF_CHILD` set), where the
+/// environment holds bytes that are not UTF-8.
+#[test]
+fn child_resolves_connections_toml_in_a_non_utf8_environment() {
+    let Ok(mode) = std::env::var("DATACONN_SF_CHILD") else {
+        return;
+    };
+    let hub = Connections::builder()
+        .registry(registry())
+        .secrets(Secrets::from_toml("secrets.toml", "[other]\nx = 1\n").unwrap())
+        .build()
+        .unwrap();
+    let resolved = hub.resolve("dev", Some(dataconn_snowflake::TYPE), &Table::new());
+    match mode.as_str() {
+        "theirs" => {
+            let config = resolved.expect("another program's variable is skipped");
+            assert_eq!(
+                config.get("user").and_then(toml::Value::as_str),
+                Some("tester")
+            );
+        }
+        "ours" => {
+            let err = resolved.expect_err("our variable that is not UTF-8 is an error");
+            assert_eq!(err.kind(), ErrorKind::SecretsParse, "{err}");
+            let shown = err.to_string();
+            assert!(
+                shown.contains("SNOWFLAKE_CONNECTIONS_DEV_PASSWORD") && shown.contains("UTF-8"),
+                "the error names the variable: {shown}"
+            );
+        }
+        other => panic!("unknown child mode {other}"),
+    }
+}
+
+#[test]
+fn a_non_utf8_environment_never_panics_resolving_connections_toml() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let home = std::env::temp_dir().join(format!("dataconn-sf-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join("connections.toml"),
+        "[dev]\naccount = \"fakesnow\"\nuser = \"tester\"\npassword = \"pw\"\n",
+    )
+    .unwrap();
+    let junk = OsStr::from_bytes(b"caf\xe9\xff");
+    for (mode, var) in [
+        ("theirs", OsStr::new("SOME_OTHER_TOOL_SETTING")),
+        ("ours", OsStr::new("SNOWFLAKE_CONNECTIONS_DEV_PASSWORD")),
+    ] {
+        // A child process: the variable is set before it starts, so no thread races on it.
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "child_resolves_connections_toml_in_a_non_utf8_environment",
+                "--nocapture",
+            ])
+            .env("DATACONN_SF_CHILD", mode)
+            .env("SNOWFLAKE_HOME", &home)
+            .env(var, junk)
+            // A variable whose very name is not UTF-8 is skipped too.
+            .env(OsStr::from_bytes(b"JUNK_\xff_NAME"), "1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{mode}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("1 passed"),
+            "{mode}: the child ran the test"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&home);
+}
