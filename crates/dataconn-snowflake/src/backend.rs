@@ -52,7 +52,7 @@ struct State {
     client: Arc<Client>,
     cache: CacheScope,
     ttl: Ttl,
-    query_timeout: Option<Duration>,
+    query_timeout: Duration,
     sensitive: Vec<String>,
 }
 
@@ -71,7 +71,16 @@ impl std::fmt::Debug for SnowflakeConnection {
     }
 }
 
-fn build(config: &ConnectionConfig) -> Result<(Client, Ttl, Option<Duration>)> {
+/// `network_timeout` when not given: a query (with its polls) may take an hour.
+pub(crate) const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(3600);
+/// `request_timeout` when not given.
+pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
+/// `login_timeout` when not given.
+pub(crate) const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// `max_response_bytes` when not given: 1 GiB.
+pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: u64 = 1 << 30;
+
+fn build(config: &ConnectionConfig) -> Result<(Client, Ttl, Duration)> {
     let parsed: SnowflakeConfig = config.parse()?;
     // Checked by `validate`.
     let ttl = parsed
@@ -79,9 +88,17 @@ fn build(config: &ConnectionConfig) -> Result<(Client, Ttl, Option<Duration>)> {
         .as_ref()
         .and_then(crate::config::ttl)
         .unwrap_or(Ttl::Forever);
-    let login_timeout =
-        duration(parsed.login_timeout.as_ref(), Some(Duration::from_secs(60))).unwrap_or_default();
-    let query_timeout = duration(parsed.network_timeout.as_ref(), None);
+    let or = |value: Option<&toml::Value>, default: Duration| {
+        duration(value, Some(default)).unwrap_or(default)
+    };
+    let limits = crate::client::Limits {
+        login_timeout: or(parsed.login_timeout.as_ref(), DEFAULT_LOGIN_TIMEOUT),
+        request_timeout: or(parsed.request_timeout.as_ref(), DEFAULT_REQUEST_TIMEOUT),
+        max_response_bytes: parsed
+            .max_response_bytes
+            .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+    };
+    let query_timeout = or(parsed.network_timeout.as_ref(), DEFAULT_QUERY_TIMEOUT);
     let heartbeat = match parsed.client_session_keep_alive {
         Some(true) => duration(
             parsed
@@ -91,7 +108,7 @@ fn build(config: &ConnectionConfig) -> Result<(Client, Ttl, Option<Duration>)> {
         ),
         _ => None,
     };
-    let client = Client::new(parsed, login_timeout, heartbeat)?;
+    let client = Client::new(parsed, limits, heartbeat)?;
     Ok((client, ttl, query_timeout))
 }
 
@@ -153,21 +170,31 @@ impl SnowflakeConnection {
         bindings: serde_json::Value,
     ) -> Result<crate::client::QueryData> {
         let client = self.client()?;
-        self.within(client.query(sql, bindings)).await
+        self.within(
+            client.query(sql, bindings),
+            "the statement (sent, then polled while Snowflake runs it)",
+        )
+        .await
     }
 
-    /// `work` bounded by `network_timeout` (when set).
-    async fn within<T>(&self, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    /// `work` bounded by `network_timeout`; past it, `work` is dropped, which sends an
+    /// `abort-request` for a statement still running.
+    async fn within<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T>>,
+        what: &str,
+    ) -> Result<T> {
         let timeout = self.read().query_timeout;
-        match timeout {
-            Some(t) => tokio::time::timeout(t, work).await.map_err(|_| {
-                Error::new(
-                    ErrorKind::Timeout,
-                    format!("expected the query to finish within {t:?}, found it still running"),
-                )
-            })?,
-            None => work.await,
-        }
+        tokio::time::timeout(timeout, work).await.map_err(|_| {
+            Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "expected {what} to finish within {timeout:?} (`network_timeout`), found it \
+                     still running; it was cancelled"
+                ),
+            )
+            .set_temporary(false)
+        })?
     }
 
     /// Run a statement that changes data; returns the rows affected and drops cached reads.
@@ -323,7 +350,7 @@ impl Query for SnowflakeConnection {
         tracing::debug!(query_id = ?data.query_id, "snowflake query finished");
         // The result's chunks are downloaded within the same `network_timeout`.
         let client = self.client()?;
-        self.within(client.table(data))
+        self.within(client.table(data), "the download of the result's chunks")
             .await
             .map_err(|e| self.fail(e))
     }

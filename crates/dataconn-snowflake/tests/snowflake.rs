@@ -448,7 +448,30 @@ mod rare_replies {
         heartbeats: AtomicUsize,
         chunk_attempts: AtomicUsize,
         long_submits: AtomicUsize,
+        forever_polls: AtomicUsize,
     }
+
+    /// A server that only counts the connections it gets: where no request may arrive.
+    async fn witness() -> (u16, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counted = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                respond(&mut stream, "404 Not Found", "{}").await;
+            }
+        });
+        (port, hits)
+    }
+
+    /// The text between the first pair of single quotes of `sql`.
+    fn quoted(sql: &str) -> String {
+        sql.split('\'').nth(1).unwrap_or_default().to_owned()
+    }
+
+    const RUNNING_FOREVER: &str = r#"{"data":{"getResultUrl":"/queries/q4/result","queryId":"q4"},"code":"333333","message":"running","success":true}"#;
 
     async fn respond_bytes(stream: &mut tokio::net::TcpStream, status: &str, body: &[u8]) {
         let head = format!(
@@ -511,6 +534,75 @@ mod rare_replies {
                     && body.contains("select slow")
                 {
                     // A query that never answers: the client must give up and abort it.
+                    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                    return;
+                }
+                let sql = serde_json::from_str::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| v["sqlText"].as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let running = |url: &str| {
+                    format!(
+                        r#"{{"data":{{"getResultUrl":"{url}","queryId":"q3"}},"code":"333333","message":"running","success":true}}"#
+                    )
+                };
+                let chunked = |chunk: &str| {
+                    format!(
+                        r#"{{"data":{{"rowtype":[{{"name":"N","type":"text"}}],"rowset":[],"queryResultFormat":"json","queryId":"qc","chunks":[{{"url":"http://127.0.0.1:{port}/chunk/{chunk}","rowCount":1}}]}},"success":true}}"#
+                    )
+                };
+                if line.starts_with("POST /queries/v1/query-request") {
+                    if sql.starts_with("select elsewhere") {
+                        // A result URL off the server: the token must not follow it.
+                        respond(&mut stream, "200 OK", &running(&quoted(&sql))).await;
+                        return;
+                    }
+                    if sql.starts_with("select redirect") {
+                        let head = format!(
+                            "HTTP/1.1 307 Temporary Redirect\r\nlocation: {}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                            quoted(&sql)
+                        );
+                        let _ = stream.write_all(head.as_bytes()).await;
+                        return;
+                    }
+                    if sql.starts_with("select forever") {
+                        respond(&mut stream, "200 OK", RUNNING_FOREVER).await;
+                        return;
+                    }
+                    if sql.starts_with("select big") {
+                        let rows = vec![r#"["a value of some length"]"#; 1000].join(",");
+                        let reply = format!(
+                            r#"{{"data":{{"rowtype":[{{"name":"N","type":"text"}}],"rowset":[{rows}],"queryResultFormat":"json","queryId":"qb"}},"success":true}}"#
+                        );
+                        respond(&mut stream, "200 OK", &reply).await;
+                        return;
+                    }
+                    for chunk in ["bomb", "huge", "stall"] {
+                        if sql.starts_with(&format!("select {chunk}chunk")) {
+                            respond(&mut stream, "200 OK", &chunked(chunk)).await;
+                            return;
+                        }
+                    }
+                }
+                if line.starts_with("GET /queries/q4/result") {
+                    counters.forever_polls.fetch_add(1, Ordering::SeqCst);
+                    respond(&mut stream, "200 OK", RUNNING_FOREVER).await;
+                    return;
+                }
+                if line.starts_with("GET /chunk/bomb") {
+                    // 1 KiB on the wire, 1 MiB once gunzipped.
+                    respond_bytes(&mut stream, "200 OK", &gzip_bytes(&vec![b' '; 1 << 20])).await;
+                    return;
+                }
+                if line.starts_with("GET /chunk/huge") {
+                    // No content-length: the body's size shows only while it is read.
+                    let rows = vec![r#"["1"]"#; 10_000].join(",");
+                    let head = "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n";
+                    let _ = stream.write_all(head.as_bytes()).await;
+                    let _ = stream.write_all(rows.as_bytes()).await;
+                    return;
+                }
+                if line.starts_with("GET /chunk/stall") {
                     tokio::time::sleep(std::time::Duration::from_secs(30)).await;
                     return;
                 }
@@ -736,6 +828,108 @@ mod rare_replies {
             1,
             "abort-request sent"
         );
+    }
+
+    #[tokio::test]
+    async fn result_urls_and_redirects_off_the_server_are_refused_and_reach_nothing() {
+        let (sf, _) = connect(&[]).await;
+        let (port, hits) = witness().await;
+        for url in [
+            format!("@127.0.0.1:{port}/queries/q3/result"),
+            format!("http://127.0.0.1:{port}/queries/q3/result"),
+            format!("//127.0.0.1:{port}/queries/q3/result"),
+            "queries/q3/result".to_owned(),
+        ] {
+            let err = sf
+                .query(format!("select elsewhere '{url}'"))
+                .await
+                .unwrap_err();
+            let shown = err.to_string();
+            assert_eq!(
+                err.kind(),
+                dataconn_core::ErrorKind::Connect,
+                "{url}: {shown}"
+            );
+            assert!(
+                shown.contains("result URL") && shown.contains("configured server"),
+                "{url}: {shown}"
+            );
+            assert!(!err.is_temporary(), "{url}: not retried");
+        }
+        // A statement redirected to another server is not sent there either.
+        let err = sf
+            .query(format!(
+                "select redirect 'http://127.0.0.1:{port}/queries/v1/query-request'"
+            ))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("redirect"), "{err}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            0,
+            "the other server received nothing"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stalled_server_hits_request_timeout_and_the_error_names_it() {
+        let (sf, _) = connect(&[("request_timeout", toml::Value::Integer(1))]).await;
+        for sql in ["select slow", "select stallchunk"] {
+            let started = std::time::Instant::now();
+            let err = sf.query(sql).await.unwrap_err();
+            let shown = err.to_string();
+            assert_eq!(
+                err.kind(),
+                dataconn_core::ErrorKind::Timeout,
+                "{sql}: {shown}"
+            );
+            assert!(shown.contains("`request_timeout`"), "{sql}: {shown}");
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "{sql}: a few 1 s attempts, found {:?}",
+                started.elapsed()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_statement_running_for_ever_ends_at_network_timeout_and_is_aborted() {
+        let (sf, counters) = connect(&[("network_timeout", toml::Value::Integer(2))]).await;
+        let err = sf.query("select forever").await.unwrap_err();
+        let shown = err.to_string();
+        assert_eq!(err.kind(), dataconn_core::ErrorKind::Timeout, "{shown}");
+        assert!(shown.contains("`network_timeout`"), "{shown}");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert!(
+            counters.forever_polls.load(Ordering::SeqCst) >= 1,
+            "it was polled"
+        );
+        assert_eq!(
+            counters.aborts.load(Ordering::SeqCst),
+            1,
+            "abort-request sent"
+        );
+    }
+
+    #[tokio::test]
+    async fn bodies_beyond_max_response_bytes_are_errors_naming_the_limit() {
+        let (sf, _) = connect(&[("max_response_bytes", toml::Value::Integer(4096))]).await;
+        for (sql, says) in [
+            ("select big", "query reply"),
+            ("select hugechunk", "result chunk"),
+            ("select bombchunk", "once decompressed"),
+        ] {
+            let err = sf.query(sql).await.unwrap_err();
+            let shown = err.to_string();
+            assert!(
+                shown.contains("`max_response_bytes`")
+                    && shown.contains("4096")
+                    && shown.contains(says),
+                "{sql}: {shown}"
+            );
+            assert!(!err.is_temporary(), "{sql}: not fetched again");
+        }
     }
 
     #[tokio::test]
