@@ -222,7 +222,9 @@ impl SnowflakeConnection {
             for column in batch.columns() {
                 if let Ok(n) = arrow::compute::cast(column, &arrow::datatypes::DataType::UInt64) {
                     let n = arrow::array::AsArray::as_primitive::<arrow::datatypes::UInt64Type>(&n);
-                    affected += n.iter().flatten().sum::<u64>();
+                    // Counts from the server: saturate rather than overflow on forged ones.
+                    let sum = n.iter().flatten().fold(0u64, u64::saturating_add);
+                    affected = affected.saturating_add(sum);
                 }
             }
         }

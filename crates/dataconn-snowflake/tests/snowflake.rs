@@ -357,6 +357,106 @@ async fn write_table_round_trips_in_batches_and_drops_cached_reads() {
 }
 
 #[tokio::test]
+async fn a_failed_overwrite_leaves_the_old_table_as_it_was() {
+    use arrow::array::{ArrayRef, Int64Array, RecordBatch, TimestampSecondArray};
+    use dataconn_snowflake::WriteOptions;
+    let Some(sf) = open("overwrites").await else {
+        return;
+    };
+    sf.execute(
+        "create table KEEP (ID int, SEEN timestamp_ntz, LABEL varchar)",
+        params! {},
+    )
+    .await
+    .unwrap();
+    sf.execute(
+        "insert into KEEP (ID, LABEL) values (1, 'one'), (2, 'two'), (3, 'three')",
+        params! {},
+    )
+    .await
+    .unwrap();
+    // Two batches of two rows: the first is written, the second holds a timestamp beyond
+    // what Snowflake's nanosecond bindings carry, so it fails after the first batch went in.
+    let batch = RecordBatch::try_from_iter([
+        (
+            "ID",
+            Arc::new(Int64Array::from(vec![10, 11, 12, 13])) as ArrayRef,
+        ),
+        (
+            "SEEN",
+            Arc::new(TimestampSecondArray::from(vec![0, 0, 0, i64::MAX])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let bad = dataconn_core::Table::from_batch(batch);
+    let ids = |sf: Arc<SnowflakeConnection>| async move {
+        let t = sf
+            .query("select ID as \"id\" from KEEP order by ID")
+            .ttl(0)
+            .await
+            .unwrap();
+        let n = arrow::compute::cast(t.column("id").unwrap().as_ref(), &DataType::Int64).unwrap();
+        n.as_primitive::<Int64Type>().values().to_vec()
+    };
+    for options in [
+        WriteOptions::new().overwrite(true).batch_rows(2),
+        WriteOptions::new()
+            .create(true)
+            .overwrite(true)
+            .batch_rows(2),
+    ] {
+        let err = sf.write_table(&bad, "KEEP", &options).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TypeConversion, "{options:?}: {err}");
+        assert!(
+            err.to_string().contains("the table is as it was"),
+            "{options:?}: {err}"
+        );
+        assert_eq!(
+            ids(sf.clone()).await,
+            vec![1, 2, 3],
+            "{options:?}: every old row is still there, none of the new"
+        );
+    }
+    let stages = sf
+        .query("select count(*) as n from information_schema.tables where table_name like '%DATACONN_STAGE%'")
+        .ttl(0)
+        .await
+        .unwrap();
+    let n = arrow::compute::cast(stages.column("N").unwrap().as_ref(), &DataType::Int64).unwrap();
+    assert_eq!(
+        n.as_primitive::<Int64Type>().value(0),
+        0,
+        "no staging table is left"
+    );
+    // A good overwrite replaces the rows in one go; with `create`, the schema too.
+    let good = bad.head(3);
+    let written = sf
+        .write_table(
+            &good,
+            "KEEP",
+            &WriteOptions::new().overwrite(true).batch_rows(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(written, 3);
+    assert_eq!(ids(sf.clone()).await, vec![10, 11, 12]);
+    sf.write_table(
+        &good.head(1),
+        "KEEP",
+        &WriteOptions::new().create(true).overwrite(true),
+    )
+    .await
+    .unwrap();
+    let t = sf.query("select * from KEEP").ttl(0).await.unwrap();
+    assert_eq!(t.num_rows(), 1);
+    assert!(
+        t.schema().field_with_name("LABEL").is_err(),
+        "create + overwrite takes the Arrow schema: {:?}",
+        t.schema()
+    );
+}
+
+#[tokio::test]
 async fn raw_post_speaks_the_protocol_with_the_session_token() {
     let Some(sf) = open("raw").await else {
         return;
