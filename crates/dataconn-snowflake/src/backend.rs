@@ -365,3 +365,55 @@ impl Query for SnowflakeConnection {
         self.read().ttl
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &str) -> ConnectionConfig {
+        let options: toml::Table = toml::from_str(&format!(
+            "account = \"acme\"\nuser = \"u\"\npassword = \"pw-secret-1\"\n{extra}"
+        ))
+        .unwrap();
+        ConnectionConfig::new("sf", crate::TYPE, options)
+    }
+
+    #[test]
+    fn every_network_call_is_bounded_by_default() {
+        let (client, _, query_timeout) = build(&config("")).unwrap();
+        assert_eq!(query_timeout, DEFAULT_QUERY_TIMEOUT, "network_timeout");
+        let shown = format!("{client:?}");
+        assert!(
+            shown.contains("request_timeout: 300s")
+                && shown.contains("login_timeout: 60s")
+                && shown.contains("max_response_bytes: 1073741824"),
+            "{shown}"
+        );
+        let (_, _, query_timeout) = build(&config("network_timeout = \"1m\"")).unwrap();
+        assert_eq!(query_timeout, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn hosts_that_would_redirect_requests_and_zero_limits_are_config_errors() {
+        for (extra, key) in [
+            ("host = \"evil.example/x?\"", "`host`"),
+            ("host = \"user@evil.example\"", "`host`"),
+            ("host = \"a b\"", "`host`"),
+            ("max_response_bytes = 0", "`max_response_bytes`"),
+            ("request_timeout = \"never\"", "`request_timeout`"),
+        ] {
+            let err = build(&config(extra)).err().expect(extra);
+            assert_eq!(err.kind(), ErrorKind::Config, "{extra}: {err}");
+            assert!(err.to_string().contains(key), "{extra}: {err}");
+        }
+        let err = build(&config("")).map(|_| ());
+        assert!(err.is_ok(), "a plain account makes a host: {err:?}");
+        let odd: toml::Table =
+            toml::from_str("account = \"acme/x#\"\nuser = \"u\"\npassword = \"pw-secret-1\"")
+                .unwrap();
+        let err = build(&ConnectionConfig::new("sf", crate::TYPE, odd))
+            .err()
+            .expect("an account that is no host name");
+        assert!(err.to_string().contains("`account`"), "{err}");
+    }
+}
