@@ -402,7 +402,7 @@ mod tests {
             ("max_response_bytes = 0", "`max_response_bytes`"),
             ("request_timeout = \"never\"", "`request_timeout`"),
         ] {
-            let err = build(&config(extra)).err().expect(extra);
+            let err = build(&config(extra)).expect_err(extra);
             assert_eq!(err.kind(), ErrorKind::Config, "{extra}: {err}");
             assert!(err.to_string().contains(key), "{extra}: {err}");
         }
@@ -412,8 +412,7 @@ mod tests {
             toml::from_str("account = \"acme/x#\"\nuser = \"u\"\npassword = \"pw-secret-1\"")
                 .unwrap();
         let err = build(&ConnectionConfig::new("sf", crate::TYPE, odd))
-            .err()
-            .expect("an account that is no host name");
+            .expect_err("an account that is no host name");
         assert!(err.to_string().contains("`account`"), "{err}");
     }
 }
