@@ -132,8 +132,11 @@ fn transport(err: reqwest::Error, what: &str, bound: Bound) -> Error {
         .set_temporary(true)
         .with_source(err.without_url());
     }
+    // A request that cannot be built (a chunk header from the reply that is no valid header
+    // value) fails the same way every time: not retried.
+    let temporary = !err.is_builder();
     Error::new(ErrorKind::Connect, format!("Snowflake {what} failed"))
-        .set_temporary(true)
+        .set_temporary(temporary)
         .with_source(err.without_url())
 }
 
