@@ -269,8 +269,10 @@ mod tests {
 
     #[test]
     fn a_private_key_file_that_never_ends_is_a_config_error() {
-        let mut c = SnowflakeConfig::default();
-        c.private_key_file = Some("/dev/zero".to_owned());
+        let c = SnowflakeConfig {
+            private_key_file: Some("/dev/zero".to_owned()),
+            ..Default::default()
+        };
         let err = private_key_der(&c).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config);
         assert!(err.to_string().contains("at most 1048576 bytes"), "{err}");
