@@ -52,7 +52,7 @@ struct State {
     client: Arc<Client>,
     cache: CacheScope,
     ttl: Ttl,
-    query_timeout: Option<Duration>,
+    query_timeout: Duration,
     sensitive: Vec<String>,
 }
 
@@ -71,7 +71,16 @@ impl std::fmt::Debug for SnowflakeConnection {
     }
 }
 
-fn build(config: &ConnectionConfig) -> Result<(Client, Ttl, Option<Duration>)> {
+/// `network_timeout` when not given: a query (with its polls) may take an hour.
+pub(crate) const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(3600);
+/// `request_timeout` when not given.
+pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
+/// `login_timeout` when not given.
+pub(crate) const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// `max_response_bytes` when not given: 1 GiB.
+pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: u64 = 1 << 30;
+
+fn build(config: &ConnectionConfig) -> Result<(Client, Ttl, Duration)> {
     let parsed: SnowflakeConfig = config.parse()?;
     // Checked by `validate`.
     let ttl = parsed
@@ -79,9 +88,17 @@ fn build(config: &ConnectionConfig) -> Result<(Client, Ttl, Option<Duration>)> {
         .as_ref()
         .and_then(crate::config::ttl)
         .unwrap_or(Ttl::Forever);
-    let login_timeout =
-        duration(parsed.login_timeout.as_ref(), Some(Duration::from_secs(60))).unwrap_or_default();
-    let query_timeout = duration(parsed.network_timeout.as_ref(), None);
+    let or = |value: Option<&toml::Value>, default: Duration| {
+        duration(value, Some(default)).unwrap_or(default)
+    };
+    let limits = crate::client::Limits {
+        login_timeout: or(parsed.login_timeout.as_ref(), DEFAULT_LOGIN_TIMEOUT),
+        request_timeout: or(parsed.request_timeout.as_ref(), DEFAULT_REQUEST_TIMEOUT),
+        max_response_bytes: parsed
+            .max_response_bytes
+            .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+    };
+    let query_timeout = or(parsed.network_timeout.as_ref(), DEFAULT_QUERY_TIMEOUT);
     let heartbeat = match parsed.client_session_keep_alive {
         Some(true) => duration(
             parsed
@@ -91,7 +108,7 @@ fn build(config: &ConnectionConfig) -> Result<(Client, Ttl, Option<Duration>)> {
         ),
         _ => None,
     };
-    let client = Client::new(parsed, login_timeout, heartbeat)?;
+    let client = Client::new(parsed, limits, heartbeat)?;
     Ok((client, ttl, query_timeout))
 }
 
@@ -153,21 +170,31 @@ impl SnowflakeConnection {
         bindings: serde_json::Value,
     ) -> Result<crate::client::QueryData> {
         let client = self.client()?;
-        self.within(client.query(sql, bindings)).await
+        self.within(
+            client.query(sql, bindings),
+            "the statement (sent, then polled while Snowflake runs it)",
+        )
+        .await
     }
 
-    /// `work` bounded by `network_timeout` (when set).
-    async fn within<T>(&self, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    /// `work` bounded by `network_timeout`; past it, `work` is dropped, which sends an
+    /// `abort-request` for a statement still running.
+    async fn within<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T>>,
+        what: &str,
+    ) -> Result<T> {
         let timeout = self.read().query_timeout;
-        match timeout {
-            Some(t) => tokio::time::timeout(t, work).await.map_err(|_| {
-                Error::new(
-                    ErrorKind::Timeout,
-                    format!("expected the query to finish within {t:?}, found it still running"),
-                )
-            })?,
-            None => work.await,
-        }
+        tokio::time::timeout(timeout, work).await.map_err(|_| {
+            Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "expected {what} to finish within {timeout:?} (`network_timeout`), found it \
+                     still running; it was cancelled"
+                ),
+            )
+            .set_temporary(false)
+        })?
     }
 
     /// Run a statement that changes data; returns the rows affected and drops cached reads.
@@ -195,7 +222,9 @@ impl SnowflakeConnection {
             for column in batch.columns() {
                 if let Ok(n) = arrow::compute::cast(column, &arrow::datatypes::DataType::UInt64) {
                     let n = arrow::array::AsArray::as_primitive::<arrow::datatypes::UInt64Type>(&n);
-                    affected += n.iter().flatten().sum::<u64>();
+                    // Counts from the server: saturate rather than overflow on forged ones.
+                    let sum = n.iter().flatten().fold(0u64, u64::saturating_add);
+                    affected = affected.saturating_add(sum);
                 }
             }
         }
@@ -323,7 +352,7 @@ impl Query for SnowflakeConnection {
         tracing::debug!(query_id = ?data.query_id, "snowflake query finished");
         // The result's chunks are downloaded within the same `network_timeout`.
         let client = self.client()?;
-        self.within(client.table(data))
+        self.within(client.table(data), "the download of the result's chunks")
             .await
             .map_err(|e| self.fail(e))
     }
@@ -334,5 +363,56 @@ impl Query for SnowflakeConnection {
 
     fn default_ttl(&self) -> Ttl {
         self.read().ttl
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &str) -> ConnectionConfig {
+        let options: toml::Table = toml::from_str(&format!(
+            "account = \"acme\"\nuser = \"u\"\npassword = \"pw-secret-1\"\n{extra}"
+        ))
+        .unwrap();
+        ConnectionConfig::new("sf", crate::TYPE, options)
+    }
+
+    #[test]
+    fn every_network_call_is_bounded_by_default() {
+        let (client, _, query_timeout) = build(&config("")).unwrap();
+        assert_eq!(query_timeout, DEFAULT_QUERY_TIMEOUT, "network_timeout");
+        let shown = format!("{client:?}");
+        assert!(
+            shown.contains("request_timeout: 300s")
+                && shown.contains("login_timeout: 60s")
+                && shown.contains("max_response_bytes: 1073741824"),
+            "{shown}"
+        );
+        let (_, _, query_timeout) = build(&config("network_timeout = \"1m\"")).unwrap();
+        assert_eq!(query_timeout, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn hosts_that_would_redirect_requests_and_zero_limits_are_config_errors() {
+        for (extra, key) in [
+            ("host = \"evil.example/x?\"", "`host`"),
+            ("host = \"user@evil.example\"", "`host`"),
+            ("host = \"a b\"", "`host`"),
+            ("max_response_bytes = 0", "`max_response_bytes`"),
+            ("request_timeout = \"never\"", "`request_timeout`"),
+        ] {
+            let err = build(&config(extra)).expect_err(extra);
+            assert_eq!(err.kind(), ErrorKind::Config, "{extra}: {err}");
+            assert!(err.to_string().contains(key), "{extra}: {err}");
+        }
+        let err = build(&config("")).map(|_| ());
+        assert!(err.is_ok(), "a plain account makes a host: {err:?}");
+        let odd: toml::Table =
+            toml::from_str("account = \"acme/x#\"\nuser = \"u\"\npassword = \"pw-secret-1\"")
+                .unwrap();
+        let err = build(&ConnectionConfig::new("sf", crate::TYPE, odd))
+            .expect_err("an account that is no host name");
+        assert!(err.to_string().contains("`account`"), "{err}");
     }
 }

@@ -61,10 +61,22 @@ struct Chunk {
     url: String,
 }
 
+/// The bounds of a connection's network calls.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// How long a login (and the other session calls) may take (`login_timeout`).
+    pub(crate) login_timeout: Duration,
+    /// How long any other single request may take, its body included (`request_timeout`).
+    pub(crate) request_timeout: Duration,
+    /// The most bytes one reply or chunk may hold, after decompression (`max_response_bytes`).
+    pub(crate) max_response_bytes: u64,
+}
+
 /// A connection's HTTP client and session.
 pub(crate) struct Client {
     http: reqwest::Client,
-    base: String,
+    /// The configured server: every request that carries a token goes here and nowhere else.
+    base: reqwest::Url,
     config: SnowflakeConfig,
     token: Mutex<Option<String>>,
     /// The master token of the session, for renewing an expired session token.
@@ -75,8 +87,7 @@ pub(crate) struct Client {
     retry: RetryPolicy,
     /// How often to send a heartbeat (`client_session_keep_alive`); `None` sends none.
     heartbeat: Option<Duration>,
-    /// How long a login (and the other session calls) may take.
-    login_timeout: Duration,
+    limits: Limits,
     /// Set by [`Client::close`]: no new login after it.
     closed: std::sync::atomic::AtomicBool,
 }
@@ -85,7 +96,8 @@ pub(crate) struct Client {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("base", &self.base)
+            .field("base", &self.base.as_str())
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -99,41 +111,151 @@ impl std::fmt::Debug for QueryData {
     }
 }
 
-fn transport(err: reqwest::Error, what: &str) -> Error {
-    let kind = if err.is_timeout() {
-        ErrorKind::Timeout
-    } else {
-        ErrorKind::Connect
-    };
+/// A timeout of one request: its config key and length, for the error.
+#[derive(Clone, Copy)]
+struct Bound {
+    key: &'static str,
+    after: Duration,
+}
+
+fn transport(err: reqwest::Error, what: &str, bound: Bound) -> Error {
     // The URL of a chunk carries its storage signature: never in an error or a log.
-    Error::new(kind, format!("Snowflake {what} failed"))
+    if err.is_timeout() {
+        return Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "expected the Snowflake {what} to be answered within {:?} (`{}`), found no \
+                 complete answer in that time",
+                bound.after, bound.key
+            ),
+        )
         .set_temporary(true)
+        .with_source(err.without_url());
+    }
+    // A request that cannot be built (a chunk header from the reply that is no valid header
+    // value) fails the same way every time: not retried.
+    let temporary = !err.is_builder();
+    Error::new(ErrorKind::Connect, format!("Snowflake {what} failed"))
+        .set_temporary(temporary)
         .with_source(err.without_url())
 }
 
 /// A reply that arrived but could not be read: the request reached the server, so it is not
 /// sent again (a statement may have run).
-fn unreadable(err: reqwest::Error, what: &str) -> Error {
+fn unreadable(err: serde_json::Error, what: &str) -> Error {
     Error::new(
         ErrorKind::Connect,
         format!("expected a Snowflake {what} reply, found one that could not be read"),
     )
-    .with_source(err.without_url())
+    .with_source(err)
+}
+
+/// A body beyond `max_response_bytes`: an error naming the limit, never retried.
+fn too_large(what: &str, limit: u64, how: &str) -> Error {
+    Error::new(
+        ErrorKind::Query,
+        format!(
+            "expected a Snowflake {what} of at most {limit} bytes{how} (`max_response_bytes`), \
+             found a larger one: raise `max_response_bytes` or select fewer rows"
+        ),
+    )
+    .set_temporary(false)
+}
+
+/// A redirect answered to a request: never followed to another server (a login's password
+/// and every token stay on the configured one).
+fn redirected(what: &str, status: reqwest::StatusCode) -> Error {
+    Error::new(
+        ErrorKind::Connect,
+        format!(
+            "expected a Snowflake {what} reply, found HTTP {status}: a redirect, which is \
+             followed only on the same server"
+        ),
+    )
+    .set_temporary(false)
+}
+
+/// Follow redirects only within one origin (scheme, host and port), at most 5.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same = attempt
+            .previous()
+            .last()
+            .is_some_and(|from| from.origin() == attempt.url().origin());
+        if !same {
+            attempt.stop()
+        } else if attempt.previous().len() > 5 {
+            attempt.error("more than 5 redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// A response's body, at most `limit` bytes (a larger one is an error naming the limit).
+async fn read_body(
+    mut response: reqwest::Response,
+    what: &str,
+    limit: u64,
+    bound: Bound,
+) -> Result<Vec<u8>> {
+    if response.content_length().is_some_and(|n| n > limit) {
+        return Err(too_large(what, limit, ""));
+    }
+    let mut out = Vec::new();
+    while let Some(piece) = response
+        .chunk()
+        .await
+        .map_err(|e| transport(e, what, bound))?
+    {
+        if (out.len() + piece.len()) as u64 > limit {
+            return Err(too_large(what, limit, ""));
+        }
+        out.extend_from_slice(&piece);
+    }
+    Ok(out)
+}
+
+/// Gunzip `bytes`, stopping with an error naming the limit past `limit` bytes of output (a
+/// small body may expand without bound).
+fn gunzip(bytes: &[u8], limit: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::TypeConversion,
+                "a result chunk is not valid gzip",
+            )
+            .with_source(e)
+        })?;
+    if out.len() as u64 > limit {
+        return Err(too_large("result chunk", limit, " once decompressed"));
+    }
+    Ok(out)
 }
 
 impl Client {
     pub(crate) fn new(
         config: SnowflakeConfig,
-        login_timeout: Duration,
+        limits: Limits,
         heartbeat: Option<Duration>,
     ) -> Result<Client> {
         let http = reqwest::Client::builder()
-            .connect_timeout(login_timeout)
+            .connect_timeout(limits.login_timeout)
+            .timeout(limits.request_timeout)
+            .redirect(same_origin_redirects())
             .build()
             .map_err(|e| Error::config("could not set up the HTTP client").with_source(e))?;
+        let base = reqwest::Url::parse(&config.base_url()).map_err(|e| {
+            Error::config("expected `host`/`account`, `port` and `protocol` to make a URL")
+                .with_source(e)
+        })?;
         Ok(Client {
             http,
-            base: config.base_url(),
+            base,
             config,
             token: Mutex::new(None),
             master: Mutex::new(None),
@@ -141,9 +263,53 @@ impl Client {
             sequence: std::sync::atomic::AtomicU64::new(0),
             retry: RetryPolicy::default(),
             heartbeat,
-            login_timeout,
+            limits,
             closed: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// `target` on the configured server: a path starting with one `/`, or an absolute URL
+    /// of the same origin (scheme, host and port). Anything else is refused, so that the
+    /// session token (sent with every such request) never reaches another server, whatever
+    /// a reply says.
+    fn on_server(&self, target: &str, what: &str) -> Result<reqwest::Url> {
+        let url = if target.starts_with('/') && !target.starts_with("//") {
+            self.base.join(target).ok()
+        } else {
+            reqwest::Url::parse(target).ok()
+        };
+        match url {
+            Some(url) if url.origin() == self.base.origin() => Ok(url),
+            other => {
+                let found = match other {
+                    Some(url) => url.origin().ascii_serialization(),
+                    None => "an address that is not a path on it".to_owned(),
+                };
+                Err(Error::new(
+                    ErrorKind::Connect,
+                    format!(
+                        "expected the {what} on the configured server {}, found {found}: not \
+                         followed (requests with the session token go to that server only)",
+                        self.base.origin().ascii_serialization()
+                    ),
+                )
+                .set_temporary(false))
+            }
+        }
+    }
+
+    fn session_bound(&self) -> Bound {
+        Bound {
+            key: "login_timeout",
+            after: self.limits.login_timeout,
+        }
+    }
+
+    fn request_bound(&self) -> Bound {
+        Bound {
+            key: "request_timeout",
+            after: self.limits.request_timeout,
+        }
     }
 
     /// Share the client, and keep its session alive with heartbeats when asked: a background
@@ -181,7 +347,8 @@ impl Client {
         }
     }
 
-    /// POST `body` to `path`, retrying transport failures, 429 and 5xx with backoff.
+    /// POST `body` to `path` on the server, retrying transport failures, 429 and 5xx with
+    /// backoff.
     async fn post(
         &self,
         path: &str,
@@ -189,24 +356,32 @@ impl Client {
         body: &Value,
         what: &str,
     ) -> Result<Reply> {
+        let url = self.on_server(path, &format!("{what} address"))?;
+        // Session calls are bounded by the login timeout; statements by the request timeout
+        // (and `network_timeout` around the whole query).
+        let bound = if path.starts_with("/queries/") {
+            self.request_bound()
+        } else {
+            self.session_bound()
+        };
+        let limit = self.limits.max_response_bytes;
         self.retry
             .run(
                 || async {
                     let mut request = self
                         .http
-                        .post(format!("{}{path}", self.base))
+                        .post(url.clone())
                         .header("Accept", "application/snowflake")
+                        .timeout(bound.after)
                         .json(body);
-                    // Session calls are bounded by the login timeout; statements by
-                    // `network_timeout` (around the whole query).
-                    if !path.starts_with("/queries/") {
-                        request = request.timeout(self.login_timeout);
-                    }
                     if let Some(token) = token {
                         request =
                             request.header("Authorization", format!("Snowflake Token=\"{token}\""));
                     }
-                    let response = request.send().await.map_err(|e| transport(e, what))?;
+                    let response = request
+                        .send()
+                        .await
+                        .map_err(|e| transport(e, what, bound))?;
                     let status = response.status();
                     if status.as_u16() == 429 || status.is_server_error() {
                         return Err(Error::new(
@@ -215,11 +390,14 @@ impl Client {
                         )
                         .set_temporary(true));
                     }
+                    if status.is_redirection() {
+                        return Err(redirected(what, status));
+                    }
+                    let bytes = read_body(response, &format!("{what} reply"), limit, bound).await?;
                     if status.as_u16() == 401 || status.as_u16() == 403 {
-                        let text = response.text().await.unwrap_or_default();
                         // A protocol reply with a code (a session gone, 390104): the caller
                         // decides what it means.
-                        if let Ok(reply) = serde_json::from_str::<Reply>(&text)
+                        if let Ok(reply) = serde_json::from_slice::<Reply>(&bytes)
                             && reply.code.is_some()
                         {
                             return Ok(reply);
@@ -229,10 +407,7 @@ impl Client {
                             format!("Snowflake refused the {what}: HTTP {status}"),
                         ));
                     }
-                    response
-                        .json::<Reply>()
-                        .await
-                        .map_err(|e| unreadable(e, what))
+                    serde_json::from_slice::<Reply>(&bytes).map_err(|e| unreadable(e, what))
                 },
                 Error::is_temporary,
             )
@@ -377,19 +552,23 @@ impl Client {
         }
     }
 
-    /// One GET of a result URL, retried on transport failures, 429 and 5xx (it runs nothing).
+    /// One GET of a result URL (only on the configured server), retried on transport
+    /// failures, 429 and 5xx (it runs nothing).
     async fn poll(&self, url: &str, token: &str) -> Result<Reply> {
+        let url = self.on_server(url, "result URL")?;
+        let bound = self.request_bound();
+        let limit = self.limits.max_response_bytes;
         self.retry
             .run(
                 || async {
                     let response = self
                         .http
-                        .get(format!("{}{url}", self.base))
+                        .get(url.clone())
                         .header("Accept", "application/snowflake")
                         .header("Authorization", format!("Snowflake Token=\"{token}\""))
                         .send()
                         .await
-                        .map_err(|e| transport(e, "result poll"))?;
+                        .map_err(|e| transport(e, "result poll", bound))?;
                     let status = response.status();
                     if status.as_u16() == 429 || status.is_server_error() {
                         return Err(Error::new(
@@ -398,10 +577,13 @@ impl Client {
                         )
                         .set_temporary(true));
                     }
-                    response
-                        .json::<Reply>()
-                        .await
-                        .map_err(|e| transport(e, "result poll"))
+                    if status.is_redirection() {
+                        return Err(redirected("result poll", status));
+                    }
+                    let bytes = read_body(response, "result poll reply", limit, bound).await?;
+                    // Polling runs nothing: an unreadable reply is worth another GET.
+                    serde_json::from_slice::<Reply>(&bytes)
+                        .map_err(|e| unreadable(e, "result poll").set_temporary(true))
                 },
                 Error::is_temporary,
             )
@@ -437,7 +619,14 @@ impl Client {
             // Dropped before the answer (a timeout, a cancelled caller): cancel on the server.
             let mut guard = AbortOnDrop {
                 http: self.http.clone(),
-                base: self.base.clone(),
+                url: self.on_server(
+                    &format!(
+                        "/queries/v1/abort-request?requestId={}",
+                        uuid::Uuid::new_v4()
+                    ),
+                    "abort address",
+                )?,
+                timeout: self.limits.login_timeout,
                 token: token.clone(),
                 request_id,
                 armed: true,
@@ -531,7 +720,12 @@ impl Client {
     /// The whole result: the inline rowset and every chunk, in order.
     pub(crate) async fn table(self: Arc<Self>, data: QueryData) -> Result<Table> {
         let parts: Vec<Table> = self.parts(data).try_collect().await?;
-        let schema = parts[0].schema().clone();
+        let Some(first) = parts.first() else {
+            return Err(Error::internal(
+                "expected the inline part of a result, found none",
+            ));
+        };
+        let schema = first.schema().clone();
         let batches = parts
             .iter()
             .flat_map(|t| t.batches().iter().cloned())
@@ -559,12 +753,17 @@ impl Client {
     }
 
     /// One chunk's bytes, with the chunk headers (never the session token), retried on 429/5xx
-    /// and dropped connections, gunzipped when the body is gzip.
+    /// and dropped connections, gunzipped when the body is gzip; at most `max_response_bytes`
+    /// as sent and once decompressed.
     async fn download(&self, chunk: &Chunk, data: &QueryData) -> Result<Vec<u8>> {
+        let what = "result chunk download";
+        let bound = self.request_bound();
+        let limit = self.limits.max_response_bytes;
         let bytes = self
             .retry
             .run(
                 || async {
+                    // Presigned storage URLs: they may point anywhere, and carry no token.
                     let mut request = self.http.get(&chunk.url);
                     match &data.chunk_headers {
                         Some(headers) => {
@@ -586,7 +785,7 @@ impl Client {
                     let response = request
                         .send()
                         .await
-                        .map_err(|e| transport(e, "result chunk download"))?;
+                        .map_err(|e| transport(e, what, bound))?;
                     let status = response.status();
                     if status.as_u16() == 429 || status.is_server_error() {
                         return Err(Error::new(
@@ -595,32 +794,22 @@ impl Client {
                         )
                         .set_temporary(true));
                     }
-                    let response = response
-                        .error_for_status()
-                        .map_err(|e| transport(e, "result chunk download"))?;
-                    response
-                        .bytes()
-                        .await
-                        .map_err(|e| transport(e, "result chunk download"))
+                    if !status.is_success() {
+                        return Err(Error::new(
+                            ErrorKind::Connect,
+                            format!("expected a result chunk, found HTTP {status}"),
+                        )
+                        .set_temporary(false));
+                    }
+                    read_body(response, "result chunk", limit, bound).await
                 },
                 Error::is_temporary,
             )
             .await?;
         if bytes.starts_with(&[0x1f, 0x8b]) {
-            use std::io::Read;
-            let mut out = Vec::new();
-            flate2::read::MultiGzDecoder::new(bytes.as_ref())
-                .read_to_end(&mut out)
-                .map_err(|e| {
-                    Error::new(
-                        ErrorKind::TypeConversion,
-                        "a result chunk is not valid gzip",
-                    )
-                    .with_source(e)
-                })?;
-            return Ok(out);
+            return gunzip(&bytes, limit);
         }
-        Ok(bytes.to_vec())
+        Ok(bytes)
     }
 
     /// POST `body` to a protocol endpoint with this session's token; the reply's `data`.
@@ -650,10 +839,13 @@ impl Client {
     /// End the session (best effort); the next statement logs in again.
     pub(crate) async fn logout(&self) {
         let token = self.token.lock().await.take();
-        if let Some(token) = token {
+        if let Some(token) = token
+            && let Ok(url) = self.on_server("/session?delete=true", "logout address")
+        {
             let _ = self
                 .http
-                .post(format!("{}/session?delete=true", self.base))
+                .post(url)
+                .timeout(self.limits.login_timeout)
                 .header("Authorization", format!("Snowflake Token=\"{token}\""))
                 .json(&json!({}))
                 .send()
@@ -665,7 +857,9 @@ impl Client {
 /// Sends `abort-request` for a query whose caller went away before its answer.
 struct AbortOnDrop {
     http: reqwest::Client,
-    base: String,
+    url: reqwest::Url,
+    /// Bounds the abort request, so that no task waits on it for ever.
+    timeout: Duration,
     token: String,
     request_id: String,
     armed: bool,
@@ -681,11 +875,8 @@ impl Drop for AbortOnDrop {
         };
         let request = self
             .http
-            .post(format!(
-                "{}/queries/v1/abort-request?requestId={}",
-                self.base,
-                uuid::Uuid::new_v4()
-            ))
+            .post(self.url.clone())
+            .timeout(self.timeout)
             .header("Accept", "application/snowflake")
             .header(
                 "Authorization",

@@ -56,8 +56,17 @@ pub struct SnowflakeConfig {
     /// How long a login and the other session calls (renewal, heartbeat, logout) may take,
     /// and how long connecting may take (`"60s"` or seconds). Default 60 s.
     pub login_timeout: Option<Value>,
-    /// How long a query may run before it is cancelled (`"10m"` or seconds). Default: none.
+    /// How long a query may take, from sending it through every "still running" poll (and,
+    /// for `query()`, then again for downloading its result chunks), before it is cancelled
+    /// with `abort-request` (`"10m"` or seconds). Default 3600 s.
     pub network_timeout: Option<Value>,
+    /// How long any single request other than the session calls may take, its whole body
+    /// included: a statement's POST, each poll, each result chunk (`"5m"` or seconds).
+    /// Default 300 s.
+    pub request_timeout: Option<Value>,
+    /// The most bytes one reply or one result chunk may hold, also once decompressed.
+    /// Default 1 GiB (1073741824).
+    pub max_response_bytes: Option<u64>,
     /// Default TTL of `query()` results. Default: forever.
     pub ttl: Option<Value>,
 }
@@ -86,6 +95,8 @@ impl ConnectorConfig for SnowflakeConfig {
         "client_session_keep_alive_heartbeat_frequency",
         "login_timeout",
         "network_timeout",
+        "request_timeout",
+        "max_response_bytes",
         "ttl",
     ];
 
@@ -116,6 +127,7 @@ impl ConnectorConfig for SnowflakeConfig {
         for (key, value) in [
             ("login_timeout", &self.login_timeout),
             ("network_timeout", &self.network_timeout),
+            ("request_timeout", &self.request_timeout),
             (
                 "client_session_keep_alive_heartbeat_frequency",
                 &self.client_session_keep_alive_heartbeat_frequency,
@@ -136,6 +148,11 @@ impl ConnectorConfig for SnowflakeConfig {
                 "expected `ttl` as seconds (0 for no cache) or text like \"10m\", found {v}"
             ));
         }
+        if self.max_response_bytes == Some(0) {
+            problems.push(
+                "expected `max_response_bytes` as a positive number of bytes, found 0".to_owned(),
+            );
+        }
         if let Some(p) = &self.protocol
             && p != "https"
             && p != "http"
@@ -143,6 +160,8 @@ impl ConnectorConfig for SnowflakeConfig {
             problems.push(format!(
                 "expected `protocol` to be https or http, found {p:?}"
             ));
+        } else if let Some(problem) = self.host_problem() {
+            problems.push(problem);
         }
         problems
     }
@@ -174,6 +193,35 @@ impl SnowflakeConfig {
         format!("{protocol}://{host}:{port}")
     }
 
+    /// Why `host` (or the host made from `account`) is not a plain host name, if it is not:
+    /// text such as `evil.example/x?` or `user@evil.example` would change where requests go.
+    fn host_problem(&self) -> Option<String> {
+        let host = match (&self.host, &self.account) {
+            (Some(h), _) => h.clone(),
+            (None, Some(a)) => format!("{a}.snowflakecomputing.com"),
+            (None, None) => return None,
+        };
+        let key = if self.host.is_some() {
+            "host"
+        } else {
+            "account"
+        };
+        let plain = reqwest::Url::parse(&self.base_url()).is_ok_and(|url| {
+            url.host_str()
+                .is_some_and(|h| h.eq_ignore_ascii_case(&host))
+                && url.username().is_empty()
+                && url.path() == "/"
+                && url.query().is_none()
+                && url.fragment().is_none()
+        });
+        (!plain).then(|| {
+            format!(
+                "expected `{key}` to make a plain host name (letters, digits, `-` and `.`), \
+                 found {host:?}"
+            )
+        })
+    }
+
     /// The account name sent at login: the part before the first dot.
     pub(crate) fn account_name(&self) -> String {
         let account = self
@@ -189,11 +237,16 @@ impl SnowflakeConfig {
     }
 }
 
+/// The longest duration taken (about 100 years): longer ones mean "no bound" and are capped,
+/// so that no deadline computed from them overflows.
+const LONGEST: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
+
 /// A positive duration from seconds or text like `"30s"`; `None` for anything else.
 pub(crate) fn positive_duration(value: &Value) -> Option<std::time::Duration> {
     ttl(value)
         .and_then(dataconn_core::Ttl::duration)
         .filter(|d| !d.is_zero())
+        .map(|d| d.min(LONGEST))
 }
 
 /// The `ttl` option: seconds (0 for no cache) or text (`"10m"`, `"forever"`).

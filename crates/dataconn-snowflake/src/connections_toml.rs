@@ -65,18 +65,61 @@ fn read_file() -> Result<Option<(Table, PathBuf)>> {
 }
 
 /// The entry a connection name stands for: `snowflake` is the default entry.
-fn wanted(name: &str, file: Option<&Table>) -> String {
+fn wanted(name: &str, file: Option<&Table>) -> Result<String> {
     if name != "snowflake" {
-        return name.to_owned();
+        return Ok(name.to_owned());
     }
-    std::env::var("SNOWFLAKE_DEFAULT_CONNECTION_NAME")
-        .ok()
-        .or_else(|| {
-            file.and_then(|f| f.get("default_connection_name"))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| "default".to_owned())
+    if let Some(name) = env_text("SNOWFLAKE_DEFAULT_CONNECTION_NAME")? {
+        return Ok(name);
+    }
+    Ok(file
+        .and_then(|f| f.get("default_connection_name"))
+        .and_then(Value::as_str)
+        .map_or_else(|| "default".to_owned(), str::to_owned))
+}
+
+/// An environment variable we read, as text; `None` when unset. A value that is not UTF-8 is
+/// an error naming the variable (never its value, which may be a password).
+fn env_text(var: &str) -> Result<Option<String>> {
+    match std::env::var_os(var) {
+        None => Ok(None),
+        Some(value) => value.into_string().map(Some).map_err(|_| not_utf8(var)),
+    }
+}
+
+fn not_utf8(var: &str) -> Error {
+    Error::new(
+        ErrorKind::SecretsParse,
+        format!("expected UTF-8 text in the environment variable {var}, found other bytes"),
+    )
+}
+
+/// The `<prefix><KEY>` variables of the environment, as (lower-case key, value). Variables of
+/// other programs that are not UTF-8 are skipped; one of ours (its name starting with `prefix`)
+/// that is not UTF-8 is an error naming it.
+fn prefixed_vars(prefix: &str) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for (var, value) in std::env::vars_os() {
+        let Some(name) = var.to_str() else {
+            let lossy = var.to_string_lossy();
+            if lossy.starts_with(prefix) {
+                return Err(Error::new(
+                    ErrorKind::SecretsParse,
+                    format!(
+                        "expected a UTF-8 name for the environment variable {lossy}, found \
+                         other bytes"
+                    ),
+                ));
+            }
+            continue;
+        };
+        let Some(key) = name.strip_prefix(prefix) else {
+            continue;
+        };
+        let value = value.into_string().map_err(|_| not_utf8(name))?;
+        out.push((key.to_ascii_lowercase(), value));
+    }
+    Ok(out)
 }
 
 /// An environment value as TOML: a port as a number, true/false as booleans.
@@ -92,7 +135,7 @@ fn env_value(key: &str, text: String) -> Value {
 /// Where a connection without a secrets section is looked for, for the "not found" error.
 pub(crate) fn searched(name: &str) -> Vec<String> {
     let file = read_file().ok().flatten();
-    let wanted = wanted(name, file.as_ref().map(|(f, _)| f));
+    let wanted = wanted(name, file.as_ref().map(|(f, _)| f)).unwrap_or_else(|_| name.to_owned());
     let mut places = vec![match path() {
         Some(p) => format!("{} [{wanted}]", p.display()),
         None => "connections.toml (no home directory)".to_owned(),
@@ -113,7 +156,7 @@ pub(crate) fn searched(name: &str) -> Vec<String> {
 /// `SNOWFLAKE_<KEY>` variables.
 pub(crate) fn entry(name: &str) -> Result<Option<(Table, String)>> {
     let file = read_file()?;
-    let wanted = wanted(name, file.as_ref().map(|(f, _)| f));
+    let wanted = wanted(name, file.as_ref().map(|(f, _)| f))?;
     let mut sources = Vec::new();
     let mut options = Table::new();
     if let Some((file, path)) = &file
@@ -124,12 +167,9 @@ pub(crate) fn entry(name: &str) -> Result<Option<(Table, String)>> {
     }
     let prefix = format!("SNOWFLAKE_CONNECTIONS_{}_", wanted.to_ascii_uppercase());
     let mut from_env = false;
-    for (var, text) in std::env::vars() {
-        if let Some(key) = var.strip_prefix(&prefix) {
-            let key = key.to_ascii_lowercase();
-            options.insert(key.clone(), env_value(&key, text));
-            from_env = true;
-        }
+    for (key, text) in prefixed_vars(&prefix)? {
+        options.insert(key.clone(), env_value(&key, text));
+        from_env = true;
     }
     if from_env {
         sources.push(format!("environment {prefix}*"));
@@ -138,7 +178,7 @@ pub(crate) fn entry(name: &str) -> Result<Option<(Table, String)>> {
         let mut plain = false;
         for key in PLAIN_KEYS {
             if !options.contains_key(*key)
-                && let Ok(text) = std::env::var(format!("SNOWFLAKE_{}", key.to_ascii_uppercase()))
+                && let Some(text) = env_text(&format!("SNOWFLAKE_{}", key.to_ascii_uppercase()))?
             {
                 options.insert((*key).to_owned(), env_value(key, text));
                 plain = true;

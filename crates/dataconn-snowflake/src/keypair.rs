@@ -21,17 +21,37 @@ fn key_error(what: &str) -> Error {
     ))
 }
 
+/// The most bytes read from `private_key_file`: a PEM key is a few KiB, and a path such as
+/// `/dev/zero` must not fill memory.
+const KEY_FILE_LIMIT: u64 = 1 << 20;
+
+fn read_key_file(path: &str) -> Result<String> {
+    use std::io::Read;
+    let unreadable = |e: std::io::Error| {
+        Error::new(
+            ErrorKind::Config,
+            format!("could not read private_key_file {path}"),
+        )
+        .with_source(e)
+    };
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(KEY_FILE_LIMIT + 1).read_to_string(&mut text))
+        .map_err(unreadable)?;
+    if text.len() as u64 > KEY_FILE_LIMIT {
+        return Err(Error::config(format!(
+            "expected private_key_file {path} to be a PEM key of at most {KEY_FILE_LIMIT} \
+             bytes, found a larger file"
+        )));
+    }
+    Ok(text)
+}
+
 /// The PKCS#8 DER of the configured private key, decrypted when it is encrypted.
 fn private_key_der(config: &SnowflakeConfig) -> Result<Vec<u8>> {
     let text = match (&config.private_key, &config.private_key_file) {
         (Some(inline), _) => inline.expose().to_owned(),
-        (None, Some(path)) => std::fs::read_to_string(path).map_err(|e| {
-            Error::new(
-                ErrorKind::Config,
-                format!("could not read private_key_file {path}"),
-            )
-            .with_source(e)
-        })?,
+        (None, Some(path)) => read_key_file(path)?,
         (None, None) => {
             return Err(key_error(
                 "is missing: give `private_key` or `private_key_file`",
@@ -245,5 +265,16 @@ mod tests {
         let err = jwt(&config(&encrypted, None)).unwrap_err();
         assert!(err.message().contains("private_key_file_pwd"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_private_key_file_that_never_ends_is_a_config_error() {
+        let c = SnowflakeConfig {
+            private_key_file: Some("/dev/zero".to_owned()),
+            ..Default::default()
+        };
+        let err = private_key_der(&c).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.to_string().contains("at most 1048576 bytes"), "{err}");
     }
 }

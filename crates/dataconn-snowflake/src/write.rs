@@ -53,7 +53,9 @@ impl WriteOptions {
         self
     }
 
-    /// Replace the table's rows: `CREATE OR REPLACE` when creating, else `TRUNCATE` first.
+    /// Replace the table's rows, all or nothing: the rows go to a temporary staging table,
+    /// then one statement replaces the table (`CREATE OR REPLACE ... AS SELECT` when creating,
+    /// else `INSERT OVERWRITE`); a failure leaves the table as it was.
     pub fn overwrite(mut self, yes: bool) -> WriteOptions {
         self.overwrite = yes;
         self
@@ -219,12 +221,13 @@ impl SnowflakeConnection {
     /// options say so), in batches of array-bound INSERTs; returns the rows inserted and drops
     /// this connection's cached reads.
     ///
-    /// Each batch commits on its own: when one fails, the error says how many rows were
-    /// already written.
+    /// Appending, each batch commits on its own: when one fails, the error says how many rows
+    /// were already written. Overwriting is all or nothing (see [`WriteOptions::overwrite`]).
     ///
     /// # Errors
     /// A column type Snowflake cannot take (naming the column) before anything runs;
-    /// Snowflake's error for the CREATE, TRUNCATE or the failing INSERT.
+    /// Snowflake's error for the CREATE, the failing INSERT or the statement that replaces
+    /// the rows.
     pub async fn write_table(
         &self,
         table: &Table,
@@ -261,30 +264,91 @@ impl SnowflakeConnection {
             columns.push(column);
             kinds.push(kind);
         }
-        let prepare = match (options.create, options.overwrite) {
-            (true, true) => Some(format!(
-                "CREATE OR REPLACE TABLE {target} ({})",
-                definitions.join(", ")
-            )),
-            (true, false) => Some(format!(
-                "CREATE TABLE IF NOT EXISTS {target} ({})",
-                definitions.join(", ")
-            )),
-            (false, true) => Some(format!("TRUNCATE TABLE {target}")),
-            (false, false) => None,
-        };
-        if let Some(sql) = prepare {
-            self.run_bound(&sql, json!({})).await?;
-        }
-        let insert = format!(
-            "INSERT INTO {target} ({}) VALUES ({})",
-            columns.join(", "),
-            vec!["?"; columns.len()].join(", ")
-        );
         let batch_rows = options
             .batch_rows
             .unwrap_or((BINDS_PER_BATCH / columns.len()).max(1));
         let total = table.num_rows();
+        if !options.overwrite {
+            if options.create {
+                let sql = format!(
+                    "CREATE TABLE IF NOT EXISTS {target} ({})",
+                    definitions.join(", ")
+                );
+                self.run_bound(&sql, json!({})).await?;
+            }
+            return self
+                .insert_batches(table, &target, &columns, &kinds, batch_rows)
+                .await
+                .map_err(|(written, e)| {
+                    e.with_context(
+                        "rows already written",
+                        format!("{written} of {total} (earlier batches are committed)"),
+                    )
+                });
+        }
+        // Overwrite: the rows go to a temporary staging table first, and one statement then
+        // puts them in place, so that a failure on the way leaves the table as it was.
+        let stage = identifier(
+            &format!("{name}_DATACONN_STAGE_{}", uuid::Uuid::new_v4().simple()),
+            quote,
+        )?;
+        let create_stage = if options.create {
+            format!(
+                "CREATE TEMPORARY TABLE {stage} ({})",
+                definitions.join(", ")
+            )
+        } else {
+            format!("CREATE TEMPORARY TABLE {stage} LIKE {target}")
+        };
+        self.run_bound(&create_stage, json!({})).await?;
+        let staged = self
+            .insert_batches(table, &stage, &columns, &kinds, batch_rows)
+            .await
+            .map_err(|(_, e)| e);
+        let published = match staged {
+            Ok(written) => {
+                let publish = if options.create {
+                    // The table takes the Arrow schema, as CREATE OR REPLACE did.
+                    format!("CREATE OR REPLACE TABLE {target} AS SELECT * FROM {stage}")
+                } else {
+                    // One statement: Snowflake empties and fills the table atomically.
+                    format!("INSERT OVERWRITE INTO {target} SELECT * FROM {stage}")
+                };
+                self.run_bound(&publish, json!({})).await.map(|_| written)
+            }
+            Err(e) => Err(e),
+        };
+        // Temporary: it would go with the session anyway; dropped now so as not to linger.
+        if let Err(e) = self
+            .run_bound(&format!("DROP TABLE IF EXISTS {stage}"), json!({}))
+            .await
+        {
+            tracing::info!(error = %e, "could not drop a write_table staging table");
+        }
+        published.map_err(|e| {
+            e.with_context(
+                "rows already written",
+                format!("0 of {total} (the table is as it was)"),
+            )
+        })
+    }
+
+    /// Insert `table` into `into` in array-bound batches of `batch_rows`; on failure, the rows
+    /// already inserted and the error.
+    async fn insert_batches(
+        &self,
+        table: &Table,
+        into: &str,
+        columns: &[String],
+        kinds: &[&'static str],
+        batch_rows: usize,
+    ) -> std::result::Result<u64, (u64, Error)> {
+        let schema = table.schema();
+        let insert = format!(
+            "INSERT INTO {into} ({}) VALUES ({})",
+            columns.join(", "),
+            vec!["?"; columns.len()].join(", ")
+        );
         let mut written = 0u64;
         for batch in table.batches() {
             let mut offset = 0;
@@ -294,21 +358,17 @@ impl SnowflakeConnection {
                 let mut bindings = Map::new();
                 for (i, (field, column)) in schema.fields().iter().zip(slice.columns()).enumerate()
                 {
+                    let values = binding_values(column, field).map_err(|e| (written, e))?;
                     bindings.insert(
                         (i + 1).to_string(),
-                        json!({ "type": kinds[i], "value": binding_values(column, field)? }),
+                        json!({ "type": kinds[i], "value": values }),
                     );
                 }
                 let inserted = match self.run_bound(&insert, Value::Object(bindings)).await {
                     Ok(data) => self.affected(data).await,
                     Err(e) => Err(e),
                 };
-                written += inserted.map_err(|e| {
-                    e.with_context(
-                        "rows already written",
-                        format!("{written} of {total} (earlier batches are committed)"),
-                    )
-                })?;
+                written = written.saturating_add(inserted.map_err(|e| (written, e))?);
                 offset += len;
             }
         }

@@ -357,6 +357,106 @@ async fn write_table_round_trips_in_batches_and_drops_cached_reads() {
 }
 
 #[tokio::test]
+async fn a_failed_overwrite_leaves_the_old_table_as_it_was() {
+    use arrow::array::{ArrayRef, Int64Array, RecordBatch, TimestampSecondArray};
+    use dataconn_snowflake::WriteOptions;
+    let Some(sf) = open("overwrites").await else {
+        return;
+    };
+    sf.execute(
+        "create table KEEP (ID int, SEEN timestamp_ntz, LABEL varchar)",
+        params! {},
+    )
+    .await
+    .unwrap();
+    sf.execute(
+        "insert into KEEP (ID, LABEL) values (1, 'one'), (2, 'two'), (3, 'three')",
+        params! {},
+    )
+    .await
+    .unwrap();
+    // Two batches of two rows: the first is written, the second holds a timestamp beyond
+    // what Snowflake's nanosecond bindings carry, so it fails after the first batch went in.
+    let batch = RecordBatch::try_from_iter([
+        (
+            "ID",
+            Arc::new(Int64Array::from(vec![10, 11, 12, 13])) as ArrayRef,
+        ),
+        (
+            "SEEN",
+            Arc::new(TimestampSecondArray::from(vec![0, 0, 0, i64::MAX])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let bad = dataconn_core::Table::from_batch(batch);
+    let ids = |sf: Arc<SnowflakeConnection>| async move {
+        let t = sf
+            .query("select ID as \"id\" from KEEP order by ID")
+            .ttl(0)
+            .await
+            .unwrap();
+        let n = arrow::compute::cast(t.column("id").unwrap().as_ref(), &DataType::Int64).unwrap();
+        n.as_primitive::<Int64Type>().values().to_vec()
+    };
+    for options in [
+        WriteOptions::new().overwrite(true).batch_rows(2),
+        WriteOptions::new()
+            .create(true)
+            .overwrite(true)
+            .batch_rows(2),
+    ] {
+        let err = sf.write_table(&bad, "KEEP", &options).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TypeConversion, "{options:?}: {err}");
+        assert!(
+            err.to_string().contains("the table is as it was"),
+            "{options:?}: {err}"
+        );
+        assert_eq!(
+            ids(sf.clone()).await,
+            vec![1, 2, 3],
+            "{options:?}: every old row is still there, none of the new"
+        );
+    }
+    let stages = sf
+        .query("select count(*) as n from information_schema.tables where table_name like '%DATACONN_STAGE%'")
+        .ttl(0)
+        .await
+        .unwrap();
+    let n = arrow::compute::cast(stages.column("N").unwrap().as_ref(), &DataType::Int64).unwrap();
+    assert_eq!(
+        n.as_primitive::<Int64Type>().value(0),
+        0,
+        "no staging table is left"
+    );
+    // A good overwrite replaces the rows in one go; with `create`, the schema too.
+    let good = bad.head(3);
+    let written = sf
+        .write_table(
+            &good,
+            "KEEP",
+            &WriteOptions::new().overwrite(true).batch_rows(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(written, 3);
+    assert_eq!(ids(sf.clone()).await, vec![10, 11, 12]);
+    sf.write_table(
+        &good.head(1),
+        "KEEP",
+        &WriteOptions::new().create(true).overwrite(true),
+    )
+    .await
+    .unwrap();
+    let t = sf.query("select * from KEEP").ttl(0).await.unwrap();
+    assert_eq!(t.num_rows(), 1);
+    assert!(
+        t.schema().field_with_name("LABEL").is_err(),
+        "create + overwrite takes the Arrow schema: {:?}",
+        t.schema()
+    );
+}
+
+#[tokio::test]
 async fn raw_post_speaks_the_protocol_with_the_session_token() {
     let Some(sf) = open("raw").await else {
         return;
@@ -448,7 +548,30 @@ mod rare_replies {
         heartbeats: AtomicUsize,
         chunk_attempts: AtomicUsize,
         long_submits: AtomicUsize,
+        forever_polls: AtomicUsize,
     }
+
+    /// A server that only counts the connections it gets: where no request may arrive.
+    async fn witness() -> (u16, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counted = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                respond(&mut stream, "404 Not Found", "{}").await;
+            }
+        });
+        (port, hits)
+    }
+
+    /// The text between the first pair of single quotes of `sql`.
+    fn quoted(sql: &str) -> String {
+        sql.split('\'').nth(1).unwrap_or_default().to_owned()
+    }
+
+    const RUNNING_FOREVER: &str = r#"{"data":{"getResultUrl":"/queries/q4/result","queryId":"q4"},"code":"333333","message":"running","success":true}"#;
 
     async fn respond_bytes(stream: &mut tokio::net::TcpStream, status: &str, body: &[u8]) {
         let head = format!(
@@ -511,6 +634,75 @@ mod rare_replies {
                     && body.contains("select slow")
                 {
                     // A query that never answers: the client must give up and abort it.
+                    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                    return;
+                }
+                let sql = serde_json::from_str::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| v["sqlText"].as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let running = |url: &str| {
+                    format!(
+                        r#"{{"data":{{"getResultUrl":"{url}","queryId":"q3"}},"code":"333333","message":"running","success":true}}"#
+                    )
+                };
+                let chunked = |chunk: &str| {
+                    format!(
+                        r#"{{"data":{{"rowtype":[{{"name":"N","type":"text"}}],"rowset":[],"queryResultFormat":"json","queryId":"qc","chunks":[{{"url":"http://127.0.0.1:{port}/chunk/{chunk}","rowCount":1}}]}},"success":true}}"#
+                    )
+                };
+                if line.starts_with("POST /queries/v1/query-request") {
+                    if sql.starts_with("select elsewhere") {
+                        // A result URL off the server: the token must not follow it.
+                        respond(&mut stream, "200 OK", &running(&quoted(&sql))).await;
+                        return;
+                    }
+                    if sql.starts_with("select redirect") {
+                        let head = format!(
+                            "HTTP/1.1 307 Temporary Redirect\r\nlocation: {}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                            quoted(&sql)
+                        );
+                        let _ = stream.write_all(head.as_bytes()).await;
+                        return;
+                    }
+                    if sql.starts_with("select forever") {
+                        respond(&mut stream, "200 OK", RUNNING_FOREVER).await;
+                        return;
+                    }
+                    if sql.starts_with("select big") {
+                        let rows = vec![r#"["a value of some length"]"#; 1000].join(",");
+                        let reply = format!(
+                            r#"{{"data":{{"rowtype":[{{"name":"N","type":"text"}}],"rowset":[{rows}],"queryResultFormat":"json","queryId":"qb"}},"success":true}}"#
+                        );
+                        respond(&mut stream, "200 OK", &reply).await;
+                        return;
+                    }
+                    for chunk in ["bomb", "huge", "stall"] {
+                        if sql.starts_with(&format!("select {chunk}chunk")) {
+                            respond(&mut stream, "200 OK", &chunked(chunk)).await;
+                            return;
+                        }
+                    }
+                }
+                if line.starts_with("GET /queries/q4/result") {
+                    counters.forever_polls.fetch_add(1, Ordering::SeqCst);
+                    respond(&mut stream, "200 OK", RUNNING_FOREVER).await;
+                    return;
+                }
+                if line.starts_with("GET /chunk/bomb") {
+                    // 1 KiB on the wire, 1 MiB once gunzipped.
+                    respond_bytes(&mut stream, "200 OK", &gzip_bytes(&vec![b' '; 1 << 20])).await;
+                    return;
+                }
+                if line.starts_with("GET /chunk/huge") {
+                    // No content-length: the body's size shows only while it is read.
+                    let rows = vec![r#"["1"]"#; 10_000].join(",");
+                    let head = "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n";
+                    let _ = stream.write_all(head.as_bytes()).await;
+                    let _ = stream.write_all(rows.as_bytes()).await;
+                    return;
+                }
+                if line.starts_with("GET /chunk/stall") {
                     tokio::time::sleep(std::time::Duration::from_secs(30)).await;
                     return;
                 }
@@ -739,6 +931,108 @@ mod rare_replies {
     }
 
     #[tokio::test]
+    async fn result_urls_and_redirects_off_the_server_are_refused_and_reach_nothing() {
+        let (sf, _) = connect(&[]).await;
+        let (port, hits) = witness().await;
+        for url in [
+            format!("@127.0.0.1:{port}/queries/q3/result"),
+            format!("http://127.0.0.1:{port}/queries/q3/result"),
+            format!("//127.0.0.1:{port}/queries/q3/result"),
+            "queries/q3/result".to_owned(),
+        ] {
+            let err = sf
+                .query(format!("select elsewhere '{url}'"))
+                .await
+                .unwrap_err();
+            let shown = err.to_string();
+            assert_eq!(
+                err.kind(),
+                dataconn_core::ErrorKind::Connect,
+                "{url}: {shown}"
+            );
+            assert!(
+                shown.contains("result URL") && shown.contains("configured server"),
+                "{url}: {shown}"
+            );
+            assert!(!err.is_temporary(), "{url}: not retried");
+        }
+        // A statement redirected to another server is not sent there either.
+        let err = sf
+            .query(format!(
+                "select redirect 'http://127.0.0.1:{port}/queries/v1/query-request'"
+            ))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("redirect"), "{err}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            0,
+            "the other server received nothing"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stalled_server_hits_request_timeout_and_the_error_names_it() {
+        let (sf, _) = connect(&[("request_timeout", toml::Value::Integer(1))]).await;
+        for sql in ["select slow", "select stallchunk"] {
+            let started = std::time::Instant::now();
+            let err = sf.query(sql).await.unwrap_err();
+            let shown = err.to_string();
+            assert_eq!(
+                err.kind(),
+                dataconn_core::ErrorKind::Timeout,
+                "{sql}: {shown}"
+            );
+            assert!(shown.contains("`request_timeout`"), "{sql}: {shown}");
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "{sql}: a few 1 s attempts, found {:?}",
+                started.elapsed()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_statement_running_for_ever_ends_at_network_timeout_and_is_aborted() {
+        let (sf, counters) = connect(&[("network_timeout", toml::Value::Integer(2))]).await;
+        let err = sf.query("select forever").await.unwrap_err();
+        let shown = err.to_string();
+        assert_eq!(err.kind(), dataconn_core::ErrorKind::Timeout, "{shown}");
+        assert!(shown.contains("`network_timeout`"), "{shown}");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert!(
+            counters.forever_polls.load(Ordering::SeqCst) >= 1,
+            "it was polled"
+        );
+        assert_eq!(
+            counters.aborts.load(Ordering::SeqCst),
+            1,
+            "abort-request sent"
+        );
+    }
+
+    #[tokio::test]
+    async fn bodies_beyond_max_response_bytes_are_errors_naming_the_limit() {
+        let (sf, _) = connect(&[("max_response_bytes", toml::Value::Integer(4096))]).await;
+        for (sql, says) in [
+            ("select big", "query reply"),
+            ("select hugechunk", "result chunk"),
+            ("select bombchunk", "once decompressed"),
+        ] {
+            let err = sf.query(sql).await.unwrap_err();
+            let shown = err.to_string();
+            assert!(
+                shown.contains("`max_response_bytes`")
+                    && shown.contains("4096")
+                    && shown.contains(says),
+                "{sql}: {shown}"
+            );
+            assert!(!err.is_temporary(), "{sql}: not fetched again");
+        }
+    }
+
+    #[tokio::test]
     async fn retries_renews_polls_and_downloads_chunks() {
         let (sf, counters) = connect(&[]).await;
         let t = sf.query("select n from t").await.unwrap();
@@ -948,6 +1242,85 @@ async fn a_connection_without_a_section_comes_from_connections_toml() {
         {
             std::env::remove_var(var);
         }
+    }
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+/// The child half of `a_non_utf8_environment_never_panics_resolving_connections_toml`: it runs
+/// only in the child process that test starts (with `DATACONN_SF_CHILD` set), where the
+/// environment holds bytes that are not UTF-8.
+#[test]
+fn child_resolves_connections_toml_in_a_non_utf8_environment() {
+    let Ok(mode) = std::env::var("DATACONN_SF_CHILD") else {
+        return;
+    };
+    let hub = Connections::builder()
+        .registry(registry())
+        .secrets(Secrets::from_toml("secrets.toml", "[other]\nx = 1\n").unwrap())
+        .build()
+        .unwrap();
+    let resolved = hub.resolve("dev", Some(dataconn_snowflake::TYPE), &Table::new());
+    match mode.as_str() {
+        "theirs" => {
+            let config = resolved.expect("another program's variable is skipped");
+            assert_eq!(
+                config.get("user").and_then(toml::Value::as_str),
+                Some("tester")
+            );
+        }
+        "ours" => {
+            let err = resolved.expect_err("our variable that is not UTF-8 is an error");
+            assert_eq!(err.kind(), ErrorKind::SecretsParse, "{err}");
+            let shown = err.to_string();
+            assert!(
+                shown.contains("SNOWFLAKE_CONNECTIONS_DEV_PASSWORD") && shown.contains("UTF-8"),
+                "the error names the variable: {shown}"
+            );
+        }
+        other => panic!("unknown child mode {other}"),
+    }
+}
+
+#[test]
+fn a_non_utf8_environment_never_panics_resolving_connections_toml() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let home = std::env::temp_dir().join(format!("dataconn-sf-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join("connections.toml"),
+        "[dev]\naccount = \"fakesnow\"\nuser = \"tester\"\npassword = \"pw\"\n",
+    )
+    .unwrap();
+    let junk = OsStr::from_bytes(b"caf\xe9\xff");
+    for (mode, var) in [
+        ("theirs", OsStr::new("SOME_OTHER_TOOL_SETTING")),
+        ("ours", OsStr::new("SNOWFLAKE_CONNECTIONS_DEV_PASSWORD")),
+    ] {
+        // A child process: the variable is set before it starts, so no thread races on it.
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "child_resolves_connections_toml_in_a_non_utf8_environment",
+                "--nocapture",
+            ])
+            .env("DATACONN_SF_CHILD", mode)
+            .env("SNOWFLAKE_HOME", &home)
+            .env(var, junk)
+            // A variable whose very name is not UTF-8 is skipped too.
+            .env(OsStr::from_bytes(b"JUNK_\xff_NAME"), "1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{mode}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("1 passed"),
+            "{mode}: the child ran the test"
+        );
     }
     let _ = std::fs::remove_dir_all(&home);
 }
