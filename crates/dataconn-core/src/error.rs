@@ -228,9 +228,41 @@ impl Error {
 fn mask(text: &str, secrets: &[&str]) -> String {
     let mut ordered = secrets.to_vec();
     ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    ordered
-        .iter()
-        .fold(text.to_owned(), |acc, secret| acc.replace(secret, "***"))
+    ordered.iter().fold(text.to_owned(), |acc, secret| {
+        if secret.chars().count() < SHORT_SECRET {
+            mask_whole(&acc, secret)
+        } else {
+            acc.replace(secret, "***")
+        }
+    })
+}
+
+/// Secrets shorter than this are masked only where they stand alone (not inside a word), so
+/// that a one-letter password does not turn every "p" of a message into `***`.
+const SHORT_SECRET: usize = 4;
+
+fn mask_whole(text: &str, secret: &str) -> String {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut before: Option<char> = None;
+    while let Some(at) = rest.find(secret) {
+        let prev = rest[..at]
+            .chars()
+            .next_back()
+            .or(if at == 0 { before } else { None });
+        let next = rest[at + secret.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        if word(prev) || word(next) {
+            out.push_str(secret);
+        } else {
+            out.push_str("***");
+        }
+        before = secret.chars().next_back();
+        rest = &rest[at + secret.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn source_chain_text(source: &(dyn StdError + 'static)) -> String {
@@ -347,6 +379,16 @@ mod tests {
         let err = Error::config("token hunter2-tok and password hunter2")
             .scrub(&["hunter2", "hunter2-tok"]);
         assert_eq!(err.message(), "token *** and password ***");
+    }
+
+    #[test]
+    fn a_short_secret_is_masked_where_it_stands_alone_not_inside_words() {
+        let err =
+            Error::config("expected p, found `p` in postgres://u:p@h (password p)").scrub(&["p"]);
+        assert_eq!(
+            err.message(),
+            "expected ***, found `***` in postgres://u:***@h (password ***)"
+        );
     }
 
     #[test]

@@ -560,13 +560,19 @@ pub(crate) fn from_arrow(rowtype: &[RowType], bytes: &[u8]) -> Result<Table> {
             0,
         );
     }
-    let decoded = match read_ipc(bytes, false) {
-        // Some servers (fakesnow) mark a TIMESTAMP struct's children non-nullable yet put
-        // nulls in them. That breaks a declared constraint, not memory safety: read again
-        // without Arrow's checks, then run every check but that one ourselves.
-        Err(e) if e.to_string().contains("unmasked nulls") => read_ipc(bytes, true)?,
-        other => other?,
-    };
+    // The bytes come from the server: sizes are checked and a decoder panic is an error.
+    let decoded = dataconn_core::ipc::decode_untrusted(
+        bytes,
+        "a Snowflake result",
+        dataconn_core::ipc::DEFAULT_MAX_DECODED_BYTES,
+        |bytes| match read_ipc(bytes, false) {
+            // Some servers (fakesnow) mark a TIMESTAMP struct's children non-nullable yet put
+            // nulls in them. That breaks a declared constraint, not memory safety: read again
+            // without Arrow's checks, then run every check but that one ourselves.
+            Err(e) if e.to_string().contains("unmasked nulls") => read_ipc(bytes, true),
+            other => other,
+        },
+    )?;
     let (source, decoded) = decoded;
     if source.fields().len() != rowtype.len() {
         return Err(column_count(
