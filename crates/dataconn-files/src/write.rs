@@ -189,7 +189,17 @@ pub(crate) async fn write_table(
     format: Format,
     credentials: &str,
 ) -> Result<()> {
-    let mut upload = Upload::new(location, PART_BYTES);
+    write_in_parts(location, table, format, credentials, PART_BYTES).await
+}
+
+async fn write_in_parts(
+    location: &Location,
+    table: &Table,
+    format: Format,
+    credentials: &str,
+    part_bytes: usize,
+) -> Result<()> {
+    let mut upload = Upload::new(location, part_bytes);
     let result = match encode(&mut upload, table, format, &location.url, credentials).await {
         Ok(()) => upload.finish().await.map_err(|e| {
             object_error(e, &location.url, credentials)
@@ -315,4 +325,212 @@ pub(crate) async fn put_bytes(location: &Location, bytes: Bytes, credentials: &s
         .await
         .map(|_| ())
         .map_err(|e| object_error(e, &location.url, credentials))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+    use async_trait::async_trait;
+    use futures::stream::BoxStream;
+    use object_store::memory::InMemory;
+    use object_store::{
+        CopyOptions, GetOptions, GetResult, ListResult, ObjectMeta, PutMultipartOptions,
+        PutOptions, PutResult, UploadPart,
+    };
+
+    use super::*;
+
+    /// An in-memory store whose last step of a write fails (the single PUT, or the
+    /// completion of a multipart upload), whose parts may be slow, and that counts aborts.
+    #[derive(Debug, Default)]
+    struct FailingFinal {
+        inner: InMemory,
+        aborts: Arc<AtomicUsize>,
+        slow_parts: bool,
+    }
+
+    impl std::fmt::Display for FailingFinal {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("FailingFinal")
+        }
+    }
+
+    fn refused(what: &str) -> object_store::Error {
+        object_store::Error::Generic {
+            store: "FailingFinal",
+            source: format!("{what} refused by the test store").into(),
+        }
+    }
+
+    #[derive(Debug)]
+    struct FailingUpload {
+        inner: Box<dyn MultipartUpload>,
+        aborts: Arc<AtomicUsize>,
+        slow: bool,
+    }
+
+    #[async_trait]
+    impl MultipartUpload for FailingUpload {
+        fn put_part(&mut self, data: PutPayload) -> UploadPart {
+            let part = self.inner.put_part(data);
+            let slow = self.slow;
+            Box::pin(async move {
+                if slow {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                part.await
+            })
+        }
+        async fn complete(&mut self) -> object_store::Result<PutResult> {
+            Err(refused("the completion"))
+        }
+        async fn abort(&mut self) -> object_store::Result<()> {
+            self.aborts.fetch_add(1, Ordering::SeqCst);
+            self.inner.abort().await
+        }
+    }
+
+    #[async_trait]
+    impl ObjectStore for FailingFinal {
+        async fn put_opts(
+            &self,
+            _: &Path,
+            _: PutPayload,
+            _: PutOptions,
+        ) -> object_store::Result<PutResult> {
+            Err(refused("the final PUT"))
+        }
+        async fn put_multipart_opts(
+            &self,
+            location: &Path,
+            opts: PutMultipartOptions,
+        ) -> object_store::Result<Box<dyn MultipartUpload>> {
+            Ok(Box::new(FailingUpload {
+                inner: self.inner.put_multipart_opts(location, opts).await?,
+                aborts: self.aborts.clone(),
+                slow: self.slow_parts,
+            }))
+        }
+        async fn get_opts(
+            &self,
+            location: &Path,
+            options: GetOptions,
+        ) -> object_store::Result<GetResult> {
+            self.inner.get_opts(location, options).await
+        }
+        fn delete_stream(
+            &self,
+            locations: BoxStream<'static, object_store::Result<Path>>,
+        ) -> BoxStream<'static, object_store::Result<Path>> {
+            self.inner.delete_stream(locations)
+        }
+        fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+            self.inner.list(prefix)
+        }
+        async fn list_with_delimiter(
+            &self,
+            prefix: Option<&Path>,
+        ) -> object_store::Result<ListResult> {
+            self.inner.list_with_delimiter(prefix).await
+        }
+        async fn copy_opts(
+            &self,
+            from: &Path,
+            to: &Path,
+            options: CopyOptions,
+        ) -> object_store::Result<()> {
+            self.inner.copy_opts(from, to, options).await
+        }
+    }
+
+    fn table(rows: i64) -> Table {
+        Table::from_batch(
+            RecordBatch::try_from_iter([
+                ("id", Arc::new(Int64Array::from_iter_values(0..rows)) as ArrayRef),
+                (
+                    "name",
+                    Arc::new(StringArray::from_iter_values(
+                        (0..rows).map(|i| format!("name-{i}")),
+                    )) as ArrayRef,
+                ),
+            ])
+            .unwrap(),
+        )
+    }
+
+    fn location(store: &Arc<FailingFinal>, key: &str) -> Location {
+        Location {
+            store: store.clone(),
+            path: Path::from(key),
+            url: format!("memory:///{key}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_final_put_or_completion_is_an_error_that_leaves_nothing() {
+        for format in [
+            Format::Parquet,
+            Format::Csv,
+            Format::JsonLines,
+            Format::Json,
+            Format::Arrow,
+        ] {
+            // 20 rows: one PUT; 20 000 rows in 4 KiB parts: a multipart upload.
+            for (rows, multipart) in [(20, false), (20_000, true)] {
+                let store = Arc::new(FailingFinal::default());
+                let at = location(&store, &format!("out.{format}"));
+                let err = write_in_parts(&at, &table(rows), format, "none", 4096)
+                    .await
+                    .expect_err("the final step fails");
+                assert!(
+                    err.to_string().contains("memory:///out.")
+                        && format!("{err:#}").contains("refused by the test store"),
+                    "{format} {rows}: {err:#}"
+                );
+                assert!(
+                    matches!(
+                        store.head(&at.path).await,
+                        Err(object_store::Error::NotFound { .. })
+                    ),
+                    "{format} {rows}: no object is left"
+                );
+                assert_eq!(
+                    store.aborts.load(Ordering::SeqCst),
+                    usize::from(multipart),
+                    "{format} {rows}: a multipart upload is aborted exactly once"
+                );
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cancelled_multipart_write_aborts_its_upload() {
+        let store = Arc::new(FailingFinal {
+            slow_parts: true,
+            ..FailingFinal::default()
+        });
+        let at = location(&store, "cancelled.csv");
+        let big = table(50_000);
+        let write = write_in_parts(&at, &big, Format::Csv, "none", 4096);
+        // Parts take 200 ms each: the write is still running when it is dropped.
+        let cancelled = tokio::time::timeout(std::time::Duration::from_millis(300), write).await;
+        assert!(cancelled.is_err(), "the write was cancelled");
+        for _ in 0..100 {
+            if store.aborts.load(Ordering::SeqCst) > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            store.aborts.load(Ordering::SeqCst),
+            1,
+            "the dropped write aborted its multipart upload once"
+        );
+        assert!(matches!(
+            store.head(&at.path).await,
+            Err(object_store::Error::NotFound { .. })
+        ));
+    }
 }
