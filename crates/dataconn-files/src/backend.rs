@@ -171,8 +171,13 @@ impl FilesConnection {
     }
 
     pub(crate) fn resolve(&self, path: &str) -> Result<Location> {
+        self.resolve_as(path, path)
+    }
+
+    /// [`FilesConnection::resolve`], naming `shown` when the path is refused.
+    pub(crate) fn resolve_as(&self, path: &str, shown: &str) -> Result<Location> {
         self.check_open()?;
-        self.stores().resolve(path)
+        self.stores().resolve_as(path, shown)
     }
 
     /// The protocol of this connection.

@@ -94,7 +94,7 @@ pub(crate) async fn objects(
     } else {
         dir
     };
-    let base = conn.resolve(dir)?;
+    let base = conn.resolve_as(dir, path)?;
     let mut found = conn.stores().glob(&base, pattern, &credentials).await?;
     found.sort_by(|a, b| a.1.location.cmp(&b.1.location));
     if found.is_empty() {

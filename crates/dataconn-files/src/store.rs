@@ -246,6 +246,12 @@ impl Stores {
     /// (an absolute path or URL elsewhere, `..` above it, a symbolic link out of it, another
     /// bucket or host), unless the section sets `allow_outside_root = true`.
     pub(crate) fn resolve(&self, path: &str) -> Result<Location> {
+        self.resolve_as(path, path)
+    }
+
+    /// [`Stores::resolve`], naming `shown` in a refusal (a glob's folder is refused under the
+    /// glob's name).
+    pub(crate) fn resolve_as(&self, path: &str, shown: &str) -> Result<Location> {
         let protocol = self.settings.protocol;
         let url = match path.split_once("://") {
             Some((scheme, rest)) => {
@@ -272,7 +278,7 @@ impl Stores {
                 None => path,
             };
             let full = normalize_local(&self.local_root.join(given));
-            return self.local(path, full);
+            return self.local(shown, full);
         }
         let (store_key, key) = match url {
             Some((scheme, rest)) => split_store(protocol, scheme, rest),
@@ -294,7 +300,7 @@ impl Stores {
             )));
         }
         let segments = normalize(&key)
-            .ok_or_else(|| self.outside(path, "climbs with `..` above the top of the store"))?;
+            .ok_or_else(|| self.outside(shown, "climbs with `..` above the top of the store"))?;
         // The root's store (with its credentials) for any URL naming the same origin.
         let store_key = match &self.root_key {
             Some((root_store, _)) if display_url(root_store) == display_url(&store_key) => {
@@ -318,7 +324,7 @@ impl Stores {
                     }
                 )
             };
-            return Err(self.outside(path, &why));
+            return Err(self.outside(shown, &why));
         }
         let joined = segments.join("/");
         Ok(Location {
