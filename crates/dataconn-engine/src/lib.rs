@@ -264,17 +264,24 @@ impl Prepared {
         let Some(timeout) = limits.timeout else {
             return self.run_unbounded().await;
         };
-        // Dropping the query's future on timeout stops its tasks.
-        match tokio::time::timeout(timeout, self.run_unbounded()).await {
-            Ok(result) => result,
-            Err(_) => Err(Error::new(
-                ErrorKind::Timeout,
-                format!(
-                    "expected the query to finish within {timeout:?} (`query_timeout`), found it \
-                     still running; it was stopped. Raise `query_timeout` in the section, or \
-                     narrow the query"
-                ),
-            )),
+        // On a task of its own, so that the deadline is seen on time even while the query
+        // keeps its worker busy (on a multi-threaded runtime); aborting it drops the query's
+        // streams and their tasks at its next await.
+        let mut query = tokio::spawn(self.run_unbounded());
+        match tokio::time::timeout(timeout, &mut query).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join)) => Err(Error::internal("the query's task failed").with_source(join)),
+            Err(_) => {
+                query.abort();
+                Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "expected the query to finish within {timeout:?} (`query_timeout`), found it \
+                         still running; it was stopped. Raise `query_timeout` in the section, or \
+                         narrow the query"
+                    ),
+                ))
+            }
         }
     }
 

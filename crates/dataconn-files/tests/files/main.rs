@@ -7,6 +7,7 @@ mod config;
 mod conformance;
 mod http;
 mod interop;
+mod limits;
 mod query;
 mod round_trips;
 mod stores;
