@@ -264,14 +264,37 @@ impl Prepared {
         let Some(timeout) = limits.timeout else {
             return self.run_unbounded().await;
         };
-        // On a task of its own, so that the deadline is seen on time even while the query
-        // keeps its worker busy (on a multi-threaded runtime); aborting it drops the query's
-        // streams and their tasks at its next await.
+        // On a task of its own, so that the caller is answered on time even while the query
+        // keeps the runtime's workers busy; aborting it drops the query's streams and their
+        // tasks at its next await. The deadline is kept by a thread of its own: the runtime's
+        // timers are driven by its workers, which a busy query may hold past the deadline.
         let mut query = tokio::spawn(self.run_unbounded());
-        match tokio::time::timeout(timeout, &mut query).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(join)) => Err(Error::internal("the query's task failed").with_source(join)),
-            Err(_) => {
+        let (expired_tx, expired_rx) = futures::channel::oneshot::channel::<()>();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let expired: futures::future::BoxFuture<'static, ()> = match std::thread::Builder::new()
+            .name("dataconn-query-deadline".into())
+            .spawn(move || {
+                // Ends early when the query is done (its sender dropped).
+                if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    done_rx.recv_timeout(timeout)
+                {
+                    let _ = expired_tx.send(());
+                }
+            }) {
+            Ok(_) => Box::pin(async move {
+                let _ = expired_rx.await;
+            }),
+            // No thread to spare: the runtime's own timer.
+            Err(_) => Box::pin(tokio::time::sleep(timeout)),
+        };
+        let outcome = futures::future::select(&mut query, expired).await;
+        drop(done_tx);
+        match outcome {
+            futures::future::Either::Left((Ok(result), _)) => result,
+            futures::future::Either::Left((Err(join), _)) => {
+                Err(Error::internal("the query's task failed").with_source(join))
+            }
+            futures::future::Either::Right(_) => {
                 query.abort();
                 Err(Error::new(
                     ErrorKind::Timeout,
