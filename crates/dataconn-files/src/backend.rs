@@ -156,8 +156,12 @@ impl FilesConnection {
     /// Name this connection in an error and mask its secrets.
     pub(crate) fn fail(&self, err: Error) -> Error {
         let sensitive = self.stores().settings().sensitive.clone();
-        err.with_connection(&self.name, crate::TYPE)
-            .scrub(&sensitive)
+        // One value at a time, longest first (see `config::sensitive_values`).
+        sensitive
+            .iter()
+            .fold(err.with_connection(&self.name, crate::TYPE), |err, secret| {
+                err.scrub(std::slice::from_ref(secret))
+            })
     }
 
     fn check_open(&self) -> Result<()> {

@@ -478,7 +478,7 @@ pub(crate) fn settings(config: &ConnectionConfig) -> Result<Settings> {
             config.sources()
         ))
         .with_connection(config.name(), crate::TYPE)
-        .scrub(&config.sensitive_values()));
+        .scrub(&sensitive_values(config)));
     }
     Ok(Settings {
         protocol,
@@ -488,11 +488,40 @@ pub(crate) fn settings(config: &ConnectionConfig) -> Result<Settings> {
         ttl,
         retries,
         retry_timeout,
-        sensitive: config.sensitive_values(),
+        sensitive: sensitive_values(config),
         tables,
         allow_outside_root,
         limits,
     })
+}
+
+/// The userinfo (`user:password`) of a URL-valued string, if any.
+fn url_userinfo(text: &str) -> Option<&str> {
+    let rest = text.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let userinfo = authority.rsplit_once('@')?.0;
+    (!userinfo.is_empty()).then_some(userinfo)
+}
+
+/// Every value to mask: the core's list (secret keys, URL passwords) and the whole userinfo of
+/// any URL in the section (`root = "https://user:pw@host/..."`), longest first, so that a
+/// value is masked before any shorter one inside it.
+fn sensitive_values(config: &ConnectionConfig) -> Vec<String> {
+    fn urls(table: &Table, out: &mut Vec<String>) {
+        for value in table.values() {
+            match value {
+                Value::String(s) => out.extend(url_userinfo(s).map(str::to_owned)),
+                Value::Table(inner) => urls(inner, out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = config.sensitive_values();
+    urls(config.options(), &mut out);
+    out.retain(|s| !s.is_empty());
+    out.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    out.dedup();
+    out
 }
 
 /// The limit keys, each problem added to `problems`.

@@ -593,8 +593,29 @@ fn build(settings: &Settings, bucket: &str) -> Result<Arc<dyn ObjectStore>> {
         }
         #[cfg(feature = "http")]
         Protocol::Http => {
+            // Userinfo in the URL becomes a Basic authorization header, so that the URL the
+            // HTTP client holds (and its trace logs show) carries no credentials.
+            let (url, authorization) = split_userinfo(bucket);
+            let mut client = object_store::ClientOptions::new();
+            if let Some(userinfo) = authorization {
+                let mut value = object_store::HeaderValue::from_str(&format!(
+                    "Basic {}",
+                    base64(&percent_decode(userinfo))
+                ))
+                .map_err(|_| {
+                    Error::config(format!(
+                        "expected the user and password in {} to be usable in a header",
+                        display_url(bucket)
+                    ))
+                })?;
+                value.set_sensitive(true);
+                let mut headers = object_store::HeaderMap::new();
+                headers.insert("authorization", value);
+                client = client.with_default_headers(headers);
+            }
             let mut b = object_store::http::HttpBuilder::new()
-                .with_url(bucket)
+                .with_client_options(client)
+                .with_url(url)
                 .with_retry(retry);
             if bucket.starts_with("http://") {
                 b = b.with_config(object_store::ClientConfigKey::AllowHttp, "true");
@@ -669,6 +690,69 @@ pub(crate) async fn get_bounded(
     })
 }
 
+/// `url` without its userinfo, and the userinfo.
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
+fn split_userinfo(url: &str) -> (String, Option<&str>) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.to_owned(), None);
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((userinfo, host)) => (
+            format!("{scheme}://{host}{}", &rest[authority_end..]),
+            Some(userinfo),
+        ),
+        None => (url.to_owned(), None),
+    }
+}
+
+/// `%XX` escapes decoded (userinfo as written in a URL).
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Standard base64 with padding.
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// An object_store error as dataconn's, naming the URL and, for credential failures, the
 /// credential source (never its values).
 pub(crate) fn object_error(err: object_store::Error, url: &str, credentials: &str) -> Error {
@@ -719,5 +803,22 @@ pub(crate) fn object_error(err: object_store::Error, url: &str, credentials: &st
         _ => Error::new(ErrorKind::Io, format!("the store failed for {url}"))
             .set_temporary(true)
             .with_source(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn userinfo_is_split_off_and_encoded_for_basic_auth() {
+        assert_eq!(
+            split_userinfo("https://u:p%40ss@h:1/x"),
+            ("https://h:1/x".to_owned(), Some("u:p%40ss"))
+        );
+        assert_eq!(split_userinfo("https://h/x@y"), ("https://h/x@y".to_owned(), None));
+        assert_eq!(base64(&percent_decode("Aladdin:open%20sesame")), "QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(display_url("https://u:p@h/x?sig=s#f"), "https://h/x");
     }
 }

@@ -5,6 +5,7 @@
 mod boundary;
 mod config;
 mod conformance;
+mod failures;
 mod http;
 mod interop;
 mod limits;
