@@ -102,12 +102,14 @@ impl Engine {
     /// A new engine whose queries share a memory pool of `limits.memory_bytes` and each run
     /// at most `limits.timeout`.
     pub fn with_limits(limits: EngineLimits) -> Engine {
-        let mut runtime = RuntimeEnv::default();
         // DataFusion's own bounded pool, reporting the largest consumers when it is full.
-        runtime.memory_pool = Arc::new(TrackConsumersPool::new(
-            GreedyMemoryPool::new(limits.memory_bytes),
-            TOP_CONSUMERS,
-        ));
+        let runtime = RuntimeEnv {
+            memory_pool: Arc::new(TrackConsumersPool::new(
+                GreedyMemoryPool::new(limits.memory_bytes),
+                TOP_CONSUMERS,
+            )),
+            ..RuntimeEnv::default()
+        };
         Engine {
             runtime: Arc::new(runtime),
             limits,

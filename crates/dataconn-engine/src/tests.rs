@@ -265,11 +265,17 @@ async fn a_query_beyond_the_memory_pool_fails_naming_query_memory_limit() {
     let err = prepared.run().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Query, "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("query_memory_limit") && msg.contains("65536"), "{msg}");
+    assert!(
+        msg.contains("query_memory_limit") && msg.contains("65536"),
+        "{msg}"
+    );
 
     // The same query within the default pool.
     let prepared = Engine::new()
-        .prepare("select count(*) as n from t a join t b on a.x = b.x", &Params::new())
+        .prepare(
+            "select count(*) as n from t a join t b on a.x = b.x",
+            &Params::new(),
+        )
         .unwrap();
     let t = prepared.tables()[0].clone();
     prepared.register_table(&t, numbers(300_000)).unwrap();

@@ -157,11 +157,10 @@ impl FilesConnection {
     pub(crate) fn fail(&self, err: Error) -> Error {
         let sensitive = self.stores().settings().sensitive.clone();
         // One value at a time, longest first (see `config::sensitive_values`).
-        sensitive
-            .iter()
-            .fold(err.with_connection(&self.name, crate::TYPE), |err, secret| {
-                err.scrub(std::slice::from_ref(secret))
-            })
+        sensitive.iter().fold(
+            err.with_connection(&self.name, crate::TYPE),
+            |err, secret| err.scrub(std::slice::from_ref(secret)),
+        )
     }
 
     fn check_open(&self) -> Result<()> {
@@ -218,8 +217,8 @@ impl FilesConnection {
             .map(|(_, c)| c)
             .unwrap_or(crate::format::Compression::None);
         let limit = self.stores().settings().limits.max_decompressed_bytes;
-        let bytes = crate::format::decompress(bytes, compression, path, limit)
-            .map_err(|e| self.fail(e))?;
+        let bytes =
+            crate::format::decompress(bytes, compression, path, limit).map_err(|e| self.fail(e))?;
         String::from_utf8(bytes.to_vec()).map_err(|e| {
             self.fail(
                 Error::new(

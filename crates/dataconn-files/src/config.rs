@@ -319,10 +319,7 @@ impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
             .field("protocol", &self.protocol)
-            .field(
-                "root",
-                &self.root.as_deref().map(crate::store::display_url),
-            )
+            .field("root", &self.root.as_deref().map(crate::store::display_url))
             .field(
                 "options",
                 &self.options.iter().map(|(k, _)| k).collect::<Vec<_>>(),
@@ -539,7 +536,11 @@ fn limits(config: &ConnectionConfig, problems: &mut Vec<String>) -> Limits {
         }
     };
     size("max_object_bytes", 1, &mut limits.max_object_bytes);
-    size("max_decompressed_bytes", 1, &mut limits.max_decompressed_bytes);
+    size(
+        "max_decompressed_bytes",
+        1,
+        &mut limits.max_decompressed_bytes,
+    );
     size("query_memory_limit", 1, &mut limits.query_memory_limit);
     match config.get("max_list_objects") {
         None => {}

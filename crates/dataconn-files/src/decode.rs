@@ -363,16 +363,22 @@ pub(crate) async fn parquet_from_store(
 ) -> Result<Table> {
     let url = location.url.as_str();
     let unsupported = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    match parquet_ranged(
+    // Decoded on this task (not a blocking thread): a decoder that panics on a malformed file
+    // is an error naming the file, not a crash.
+    let ranged = std::panic::AssertUnwindSafe(parquet_ranged(
         location.store.clone(),
         meta,
         options,
         url,
         why,
         unsupported.clone(),
-    )
+    ))
+    .catch_unwind()
     .await
-    {
+    .unwrap_or_else(|_| {
+        Err(bad(url, Format::Parquet, why).with_context("while", "decoding malformed bytes"))
+    });
+    match ranged {
         Err(_) if unsupported.load(std::sync::atomic::Ordering::Relaxed) => {
             tracing::debug!(%url, "the server cannot serve byte ranges; reading the whole Parquet file");
             let bytes = get_bounded(location, limits.max_object_bytes, credentials).await?;

@@ -136,7 +136,9 @@ pub(crate) fn decompress(
         ),
         Compression::Zstd => (
             "zstd",
-            Box::new(zstd::stream::read::Decoder::new(bytes.as_ref()).map_err(|e| fail("zstd", e))?),
+            Box::new(
+                zstd::stream::read::Decoder::new(bytes.as_ref()).map_err(|e| fail("zstd", e))?,
+            ),
         ),
     };
     // One byte past the limit tells "exactly the limit" from "more".

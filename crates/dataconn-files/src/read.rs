@@ -11,9 +11,9 @@ use dataconn_core::{Error, ErrorKind, IntoTtl, Params, Result, Table, Ttl};
 use object_store::{ObjectMeta, ObjectStoreExt};
 
 use crate::backend::FilesConnection;
+use crate::config::Limits;
 use crate::decode;
 use crate::format::{Compression, Format, decompress};
-use crate::config::Limits;
 use crate::store::{Location, get_bounded, object_error};
 
 /// How to read a table: format, CSV details, column selection and row limit.
@@ -149,7 +149,7 @@ async fn read_object(
             decode::parquet_sync(file, &options, &url, &why)
         })
         .await
-        .map_err(|e| Error::internal("a decode thread failed").with_source(e))?;
+        .map_err(|e| decoder_failed(&location.url, format, e))?;
     }
     // Ranged reads pay off when only some columns or rows are wanted, or the file is huge;
     // for a whole file one GET and an in-memory decode is faster.
@@ -158,8 +158,15 @@ async fn read_object(
         && compression == Compression::None
         && (partial || meta.size > WHOLE_OBJECT_BYTES)
     {
-        return decode::parquet_from_store(location, meta.clone(), options, &why, limits, credentials)
-            .await;
+        return decode::parquet_from_store(
+            location,
+            meta.clone(),
+            options,
+            &why,
+            limits,
+            credentials,
+        )
+        .await;
     }
     let bytes = get_bounded(location, limits.max_object_bytes, credentials).await?;
     // Decompressing and decoding are CPU work: keep them off the async workers.
@@ -170,7 +177,17 @@ async fn read_object(
         decode::decode(bytes, format, &options, &url, &why)
     })
     .await
-    .map_err(|e| Error::internal("a decode thread failed").with_source(e))?
+    .map_err(|e| decoder_failed(&location.url, format, e))?
+}
+
+/// A decode thread that panicked (a decoder meeting malformed bytes) as an error naming the
+/// object; the process goes on.
+fn decoder_failed(url: &str, format: Format, e: tokio::task::JoinError) -> Error {
+    Error::new(
+        ErrorKind::TypeConversion,
+        format!("{url} could not be read as {format}: its decoder failed on malformed bytes"),
+    )
+    .with_source(e)
 }
 
 /// Parquet files up to this size are read with one GET when every column is wanted.
@@ -268,7 +285,9 @@ pub(crate) async fn read_table(
     let scope = conn.scope();
     let key = scope.key("read", path, &Params::new(), &key_options);
     scope
-        .get_or_load(key, ttl, || read_all(&objects, &options, &credentials, &limits))
+        .get_or_load(key, ttl, || {
+            read_all(&objects, &options, &credentials, &limits)
+        })
         .await
 }
 

@@ -52,7 +52,9 @@ pub(crate) fn display_url(url: &str) -> String {
         Some(slash) => rest.split_at(slash),
         None => (rest, ""),
     };
-    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     format!("{scheme}://{host}{path}")
 }
 
@@ -245,12 +247,8 @@ impl Stores {
     /// [`ErrorKind::Config`] naming the root and the path, for a path that leaves the root
     /// (an absolute path or URL elsewhere, `..` above it, a symbolic link out of it, another
     /// bucket or host), unless the section sets `allow_outside_root = true`.
-    pub(crate) fn resolve(&self, path: &str) -> Result<Location> {
-        self.resolve_as(path, path)
-    }
-
-    /// [`Stores::resolve`], naming `shown` in a refusal (a glob's folder is refused under the
-    /// glob's name).
+    ///
+    /// A refusal names `shown` (a glob's folder is refused under the glob's name).
     pub(crate) fn resolve_as(&self, path: &str, shown: &str) -> Result<Location> {
         let protocol = self.settings.protocol;
         let url = match path.split_once("://") {
@@ -330,7 +328,8 @@ impl Stores {
         Ok(Location {
             store: self.store(&store_key)?,
             path: Path::parse(&joined).map_err(|e| {
-                Error::config(format!("expected a usable object path, found {path:?}")).with_source(e)
+                Error::config(format!("expected a usable object path, found {path:?}"))
+                    .with_source(e)
             })?,
             url: self.keyed_url(&store_key, &segments),
         })
@@ -393,7 +392,10 @@ impl Stores {
         if self.bounded && self.settings.protocol == Protocol::File {
             let fs_path = object_store::local::LocalFileSystem::new()
                 .path_to_filesystem(&meta.location)
-                .map_err(|e| Error::config(format!("expected a usable file path, found {url}")).with_source(e))?;
+                .map_err(|e| {
+                    Error::config(format!("expected a usable file path, found {url}"))
+                        .with_source(e)
+                })?;
             self.check_links(&url, &fs_path)?;
         }
         Ok(Location {
@@ -506,16 +508,22 @@ impl Stores {
                 }
                 if last {
                     for meta in listing.objects {
-                        if meta.location.filename().is_some_and(|n| matcher.is_match(n))
+                        if meta
+                            .location
+                            .filename()
+                            .is_some_and(|n| matcher.is_match(n))
                             && whole.is_match(relative(&meta))
                         {
                             found.push((self.listed(base, &meta)?, meta));
                         }
                     }
                 } else {
-                    next.extend(listing.common_prefixes.into_iter().filter(|p| {
-                        p.filename().is_some_and(|n| matcher.is_match(n))
-                    }));
+                    next.extend(
+                        listing
+                            .common_prefixes
+                            .into_iter()
+                            .filter(|p| p.filename().is_some_and(|n| matcher.is_match(n))),
+                    );
                 }
             }
             folders = next;
@@ -734,8 +742,7 @@ fn percent_decode(text: &str) -> Vec<u8> {
 /// Standard base64 with padding.
 #[cfg_attr(not(feature = "http"), allow(dead_code))]
 fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let n = chunk
@@ -816,8 +823,14 @@ mod tests {
             split_userinfo("https://u:p%40ss@h:1/x"),
             ("https://h:1/x".to_owned(), Some("u:p%40ss"))
         );
-        assert_eq!(split_userinfo("https://h/x@y"), ("https://h/x@y".to_owned(), None));
-        assert_eq!(base64(&percent_decode("Aladdin:open%20sesame")), "QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+        assert_eq!(
+            split_userinfo("https://h/x@y"),
+            ("https://h/x@y".to_owned(), None)
+        );
+        assert_eq!(
+            base64(&percent_decode("Aladdin:open%20sesame")),
+            "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
         assert_eq!(base64(b"ab"), "YWI=");
         assert_eq!(display_url("https://u:p@h/x?sig=s#f"), "https://h/x");
     }

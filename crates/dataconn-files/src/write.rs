@@ -202,8 +202,7 @@ async fn write_in_parts(
     let mut upload = Upload::new(location, part_bytes);
     let result = match encode(&mut upload, table, format, &location.url, credentials).await {
         Ok(()) => upload.finish().await.map_err(|e| {
-            object_error(e, &location.url, credentials)
-                .with_context("while", "finishing the write")
+            object_error(e, &location.url, credentials).with_context("while", "finishing the write")
         }),
         Err(e) => Err(e),
     };
@@ -273,8 +272,9 @@ async fn encode(
                 }
                 _ => {
                     // The IPC writer keeps its own offsets: what it wrote so far can go.
-                    let mut ipc = arrow::ipc::writer::FileWriter::try_new(Vec::new(), table.schema())
-                        .map_err(|e| encode_error(url, format, e))?;
+                    let mut ipc =
+                        arrow::ipc::writer::FileWriter::try_new(Vec::new(), table.schema())
+                            .map_err(|e| encode_error(url, format, e))?;
                     for batch in table.batches() {
                         ipc.write(batch).map_err(|e| encode_error(url, format, e))?;
                         flush(upload, ipc.get_mut(), url, credentials).await?;
@@ -426,7 +426,10 @@ mod tests {
         ) -> BoxStream<'static, object_store::Result<Path>> {
             self.inner.delete_stream(locations)
         }
-        fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        fn list(
+            &self,
+            prefix: Option<&Path>,
+        ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
             self.inner.list(prefix)
         }
         async fn list_with_delimiter(
@@ -448,7 +451,10 @@ mod tests {
     fn table(rows: i64) -> Table {
         Table::from_batch(
             RecordBatch::try_from_iter([
-                ("id", Arc::new(Int64Array::from_iter_values(0..rows)) as ArrayRef),
+                (
+                    "id",
+                    Arc::new(Int64Array::from_iter_values(0..rows)) as ArrayRef,
+                ),
                 (
                     "name",
                     Arc::new(StringArray::from_iter_values(

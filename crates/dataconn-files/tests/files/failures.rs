@@ -122,8 +122,12 @@ async fn credentials_in_a_url_never_reach_logs_or_errors() {
     for err in [
         web.read("missing.csv").await.unwrap_err(),
         web.put_bytes("x.txt", "x").await.unwrap_err(),
-        web.write("y.csv", &sample(3), Format::Csv).await.unwrap_err(),
-        web.read("http://elsewhere.invalid/x.csv").await.unwrap_err(),
+        web.write("y.csv", &sample(3), Format::Csv)
+            .await
+            .unwrap_err(),
+        web.read("http://elsewhere.invalid/x.csv")
+            .await
+            .unwrap_err(),
     ] {
         shown.push(format!("{err} {err:?}"));
     }

@@ -168,7 +168,11 @@ async fn queries_are_bounded_by_query_memory_limit_and_query_timeout() {
         csv.push_str(&format!("{i},{}\n", i % 7));
     }
     std::fs::write(dir.path().join("t.csv"), csv).unwrap();
-    std::fs::write(dir.path().join("s.csv"), "k\n1\n".repeat(1).to_owned() + &"2\n".repeat(5_000)).unwrap();
+    std::fs::write(
+        dir.path().join("s.csv"),
+        format!("k\n1\n{}", "2\n".repeat(5_000)),
+    )
+    .unwrap();
     let hub = lake(dir.path(), "query_memory_limit = \"256KiB\"");
     let conn = hub.connection::<FilesConnection>("lake").await.unwrap();
     let err = conn
@@ -199,7 +203,10 @@ async fn bad_limit_values_are_config_errors_naming_the_key() {
         ("max_object_bytes = \"lots\"", "max_object_bytes"),
         ("max_decompressed_bytes = -1", "max_decompressed_bytes"),
         ("max_list_objects = 0", "max_list_objects"),
-        ("query_memory_limit = \"99999999999TiB\"", "query_memory_limit"),
+        (
+            "query_memory_limit = \"99999999999TiB\"",
+            "query_memory_limit",
+        ),
         ("query_timeout = \"soon\"", "query_timeout"),
         ("allow_outside_root = \"yes\"", "allow_outside_root"),
     ] {
