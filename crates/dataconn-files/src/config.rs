@@ -1,8 +1,10 @@
 //! The `[connections.<name>]` keys of the files connector, and the object_store options they
 //! become.
 //!
-//! Our own keys: `protocol`, `root` (alias `url`), `ttl`, `retries`, `retry_timeout`, and
-//! `tables` (names for paths in `query()`). Every other key configures the
+//! Our own keys: `protocol`, `root` (alias `url`), `ttl`, `retries`, `retry_timeout`,
+//! `tables` (names for paths in `query()`), `allow_outside_root` (the root is a boundary
+//! unless true), and the limits `max_object_bytes`, `max_decompressed_bytes`,
+//! `max_list_objects`, `query_memory_limit`, `query_timeout`. Every other key configures the
 //! object store and may be written the way fsspec users already have it (`key`, `secret`,
 //! `endpoint_url`, `client_kwargs.region_name`, `anon`; a GCS service account as the section
 //! itself or as `token`; an Azure `connection_string`) or with object_store's own names
