@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use dataconn_core::{Connections, Secrets};
+use dataconn_core::{Connections, QueryExt, Secrets};
 use dataconn_files::{FilesConnection, Format};
 
 use crate::round_trips::sample;
@@ -139,5 +139,69 @@ async fn credentials_in_a_url_never_reach_logs_or_errors() {
     for text in shown.iter().chain([&logs]) {
         assert!(!text.contains(PASSWORD), "a secret shown: {text}");
         assert!(!text.contains("reader:"), "userinfo shown: {text}");
+    }
+}
+
+#[tokio::test]
+async fn malformed_files_are_errors_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[connections.lake]\ntype = \"files\"\nroot = \"{}\"\n",
+        dir.path().display()
+    );
+    let hub = Connections::builder()
+        .registry(registry())
+        .secrets(Secrets::from_toml("secrets.toml", &text).unwrap())
+        .build()
+        .unwrap();
+    let lake = hub.connection::<FilesConnection>("lake").await.unwrap();
+    lake.write("good.parquet", &sample(500), Format::Parquet)
+        .await
+        .unwrap();
+    lake.write("good.arrow", &sample(500), Format::Arrow)
+        .await
+        .unwrap();
+    let parquet = std::fs::read(dir.path().join("good.parquet")).unwrap();
+    let arrow = std::fs::read(dir.path().join("good.arrow")).unwrap();
+    let mut cases: Vec<(String, Vec<u8>)> = Vec::new();
+    for (name, good) in [("p", &parquet), ("a", &arrow)] {
+        let ext = if name == "p" { "parquet" } else { "arrow" };
+        cases.push((format!("cut.{ext}"), good[..good.len() / 2].to_vec()));
+        cases.push((format!("tail.{ext}"), good[good.len() / 2..].to_vec()));
+        for at in [
+            8,
+            good.len() / 3,
+            good.len() / 2,
+            good.len() - 12,
+            good.len() - 6,
+        ] {
+            let mut bad = good.clone();
+            for b in &mut bad[at..(at + 4).min(good.len())] {
+                *b = 0xff;
+            }
+            cases.push((format!("flip{at}.{ext}"), bad));
+        }
+    }
+    cases.push((
+        "magic.arrow".into(),
+        b"ARROW1\0\0\xff\xff\xff\xffARROW1".to_vec(),
+    ));
+    cases.push(("ragged.csv".into(), b"a,b\n1,2\n3\n4,5,6\n".to_vec()));
+    cases.push((
+        "huge.json".into(),
+        b"[{\"a\": 1e400}, {\"a\": 99999999999999999999999}]".to_vec(),
+    ));
+    cases.push((
+        "lines.jsonl".into(),
+        b"{\"a\": 1}\n{\"a\": [1, {\"b\": 2}]}\nnot json\n".to_vec(),
+    ));
+    for (name, bytes) in &cases {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    for (name, _) in &cases {
+        // Each is an error or a table: a panic fails the test.
+        let _ = lake.read(name.as_str()).await;
+        let _ = lake.read(name.as_str()).columns(["id"]).await;
+        let _ = lake.query(format!("select * from '{name}'")).await;
     }
 }
