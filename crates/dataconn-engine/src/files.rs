@@ -178,16 +178,30 @@ async fn file_schema(
             format!("{} could not be read as {format:?}: {why}", file.url),
         )
     };
-    if format == FileFormat::Arrow {
-        // DataFusion 55 cannot read an IPC file's schema from a streamed GET (anything but
-        // the local filesystem): read it from the file's footer ourselves.
-        return arrow_schema(file).await.map_err(unreadable);
-    }
-    reader
-        .infer_schema(state, &file.store, std::slice::from_ref(&file.meta))
+    // A decoder that panics on a malformed file is an error naming the file, not a crash.
+    let read = async {
+        if format == FileFormat::Arrow {
+            // DataFusion 55 cannot read an IPC file's schema from a streamed GET (anything but
+            // the local filesystem): read it from the file's footer ourselves.
+            return arrow_schema(file).await.map_err(unreadable);
+        }
+        reader
+            .infer_schema(state, &file.store, std::slice::from_ref(&file.meta))
+            .await
+            .map_err(|e| unreadable(engine_error(e, sql).message().to_owned()))
+    };
+    std::panic::AssertUnwindSafe(read)
+        .catch_unwind()
         .await
-        .map_err(|e| unreadable(engine_error(e, sql).message().to_owned()))
+        .unwrap_or_else(|_| {
+            Err(unreadable(
+                "its decoder failed on malformed bytes".to_owned(),
+            ))
+        })
 }
+
+/// The most bytes read from the head of an Arrow IPC stream for its schema.
+const STREAM_SCHEMA_BYTES: u64 = 16 << 20;
 
 /// The schema of an Arrow IPC object: from the footer of the file format (two ranged reads),
 /// else from the first message of the stream format.
@@ -200,7 +214,8 @@ async fn arrow_schema(file: &FileSource) -> std::result::Result<SchemaRef, Strin
             .get_range(path, size - 10..size)
             .await
             .map_err(|e| e.to_string())?;
-        if &tail[4..] == MAGIC {
+        // A server may answer a range with fewer bytes than asked for.
+        if tail.len() == 10 && &tail[4..] == MAGIC {
             let footer_len = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
             let start = (size - 10)
                 .checked_sub(footer_len)
@@ -215,11 +230,10 @@ async fn arrow_schema(file: &FileSource) -> std::result::Result<SchemaRef, Strin
             return Ok(Arc::new(arrow::ipc::convert::fb_to_schema(schema)));
         }
     }
+    // The schema is the stream's first message: its head is enough, and a huge (or hostile)
+    // object is never read whole for it.
     let bytes = store
-        .get(path)
-        .await
-        .map_err(|e| e.to_string())?
-        .bytes()
+        .get_range(path, 0..size.min(STREAM_SCHEMA_BYTES))
         .await
         .map_err(|e| e.to_string())?;
     let reader = arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)

@@ -22,12 +22,15 @@ mod error;
 mod files;
 mod values;
 
+use std::num::NonZeroUsize;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use dataconn_core::{Dialect, Error, ErrorKind, Params, Result, Table};
 use datafusion::catalog::MemTable;
 use datafusion::common::{ParamValues, TableReference};
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
+use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::resolve::resolve_table_references;
@@ -35,12 +38,16 @@ use datafusion::sql::resolve::resolve_table_references;
 pub use error::engine_error;
 pub use files::{FileFormat, FileSource};
 
+/// How many of the largest memory consumers an out-of-memory error names.
+const TOP_CONSUMERS: NonZeroUsize = NonZeroUsize::MIN.saturating_add(4);
+
 /// One engine per connection: DataFusion's runtime (memory pool, object store registry),
 /// shared by its queries. Each query gets a catalog of its own, so concurrent queries never
 /// see each other's tables.
 #[derive(Debug, Clone)]
 pub struct Engine {
     runtime: Arc<RuntimeEnv>,
+    limits: EngineLimits,
 }
 
 impl Default for Engine {
@@ -49,12 +56,69 @@ impl Default for Engine {
     }
 }
 
-impl Engine {
-    /// A new engine with DataFusion's defaults (one partition per core).
-    pub fn new() -> Engine {
-        Engine {
-            runtime: Arc::new(RuntimeEnv::default()),
+/// Bounds on an engine's queries; the connectors set them from the section's
+/// `query_memory_limit` and `query_timeout`, and the errors name those keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EngineLimits {
+    /// The memory pool shared by the engine's queries, in bytes (sorts, joins, aggregations
+    /// reserve from it; sorts spill to disk when it is full).
+    pub memory_bytes: usize,
+    /// How long one query may run, from planning to the last batch (`None`: no limit).
+    pub timeout: Option<Duration>,
+}
+
+impl EngineLimits {
+    /// The default memory pool: 2 GiB.
+    pub const DEFAULT_MEMORY_BYTES: usize = 2 << 30;
+    /// The default timeout: 5 minutes.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+    /// Limits with this pool size and timeout.
+    pub fn new(memory_bytes: usize, timeout: Option<Duration>) -> EngineLimits {
+        EngineLimits {
+            memory_bytes,
+            timeout,
         }
+    }
+}
+
+impl Default for EngineLimits {
+    fn default() -> Self {
+        EngineLimits::new(
+            EngineLimits::DEFAULT_MEMORY_BYTES,
+            Some(EngineLimits::DEFAULT_TIMEOUT),
+        )
+    }
+}
+
+impl Engine {
+    /// A new engine with the default limits ([`EngineLimits::default`]: a 2 GiB memory pool,
+    /// a 5 minute timeout) and DataFusion's defaults otherwise (one partition per core).
+    pub fn new() -> Engine {
+        Engine::with_limits(EngineLimits::default())
+    }
+
+    /// A new engine whose queries share a memory pool of `limits.memory_bytes` and each run
+    /// at most `limits.timeout`.
+    pub fn with_limits(limits: EngineLimits) -> Engine {
+        // DataFusion's own bounded pool, reporting the largest consumers when it is full.
+        let runtime = RuntimeEnv {
+            memory_pool: Arc::new(TrackConsumersPool::new(
+                GreedyMemoryPool::new(limits.memory_bytes),
+                TOP_CONSUMERS,
+            )),
+            ..RuntimeEnv::default()
+        };
+        Engine {
+            runtime: Arc::new(runtime),
+            limits,
+        }
+    }
+
+    /// The limits this engine runs its queries with.
+    pub fn limits(&self) -> EngineLimits {
+        self.limits
     }
 
     fn config() -> SessionConfig {
@@ -110,6 +174,7 @@ impl Engine {
         }
         Ok(Prepared {
             runtime: self.runtime.clone(),
+            limits: self.limits,
             ctx: OnceLock::new(),
             sql: sql.to_owned(),
             statement,
@@ -144,6 +209,7 @@ impl TableName {
 /// A parsed query waiting for its tables; see the crate docs.
 pub struct Prepared {
     runtime: Arc<RuntimeEnv>,
+    limits: EngineLimits,
     /// Made on first use: a query answered from the cache never needs one.
     ctx: OnceLock<SessionContext>,
     sql: String,
@@ -192,15 +258,88 @@ impl Prepared {
     /// # Errors
     /// [`ErrorKind::Query`] for SQL the engine refuses (with its position), the store's error
     /// for files that cannot be read.
+    ///
+    /// [`ErrorKind::Query`] naming `query_memory_limit` when the query needs more memory than
+    /// the pool holds; [`ErrorKind::Timeout`] naming `query_timeout` when it runs longer.
     pub async fn run(self) -> Result<Table> {
+        let limits = self.limits;
+        let Some(timeout) = limits.timeout else {
+            return self.run_unbounded().await;
+        };
+        // On a task of its own, so that the caller is answered on time even while the query
+        // keeps the runtime's workers busy; aborting it drops the query's streams and their
+        // tasks at its next await. The deadline is kept by a thread of its own: the runtime's
+        // timers are driven by its workers, which a busy query may hold past the deadline.
+        let mut query = tokio::spawn(self.run_unbounded());
+        let (expired_tx, expired_rx) = futures::channel::oneshot::channel::<()>();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let expired: futures::future::BoxFuture<'static, ()> = match std::thread::Builder::new()
+            .name("dataconn-query-deadline".into())
+            .spawn(move || {
+                // Ends early when the query is done (its sender dropped).
+                if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    done_rx.recv_timeout(timeout)
+                {
+                    let _ = expired_tx.send(());
+                }
+            }) {
+            Ok(_) => Box::pin(async move {
+                let _ = expired_rx.await;
+            }),
+            // No thread to spare: the runtime's own timer.
+            Err(_) => Box::pin(tokio::time::sleep(timeout)),
+        };
+        let outcome = futures::future::select(&mut query, expired).await;
+        drop(done_tx);
+        match outcome {
+            futures::future::Either::Left((Ok(result), _)) => result,
+            futures::future::Either::Left((Err(join), _)) => {
+                Err(Error::internal("the query's task failed").with_source(join))
+            }
+            futures::future::Either::Right(_) => {
+                query.abort();
+                Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "expected the query to finish within {timeout:?} (`query_timeout`), found it \
+                         still running; it was stopped. Raise `query_timeout` in the section, or \
+                         narrow the query"
+                    ),
+                ))
+            }
+        }
+    }
+
+    async fn run_unbounded(self) -> Result<Table> {
         let ctx = self.ctx().clone();
         let Prepared {
             sql,
             statement,
             values,
+            limits,
             ..
         } = self;
-        let fail = |e| engine_error(e, &sql);
+        let fail = |e: datafusion::error::DataFusionError| {
+            let exhausted = matches!(
+                e.find_root(),
+                datafusion::error::DataFusionError::ResourcesExhausted(_)
+            );
+            let err = engine_error(e, &sql);
+            if exhausted {
+                Error::new(
+                    ErrorKind::Query,
+                    format!(
+                        "expected the query to fit in the engine's memory pool of {} bytes \
+                         (`query_memory_limit`), found it needs more: {}; raise \
+                         `query_memory_limit` in the section, or narrow the query",
+                        limits.memory_bytes,
+                        err.message()
+                    ),
+                )
+            } else {
+                err
+            }
+        };
         let plan = ctx
             .state()
             .statement_to_plan(statement)

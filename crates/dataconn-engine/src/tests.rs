@@ -243,3 +243,60 @@ async fn only_reads_run() {
     }
     assert!(!dir.exists(), "nothing was written");
 }
+
+fn numbers(n: i64) -> Table {
+    Table::from_batch(
+        RecordBatch::try_from_iter([(
+            "x",
+            Arc::new(Int64Array::from_iter_values(0..n)) as arrow::array::ArrayRef,
+        )])
+        .unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_query_beyond_the_memory_pool_fails_naming_query_memory_limit() {
+    let engine = Engine::with_limits(crate::EngineLimits::new(64 * 1024, None));
+    let prepared = engine
+        .prepare("select a.x from t a join t b on a.x = b.x", &Params::new())
+        .unwrap();
+    let t = prepared.tables()[0].clone();
+    prepared.register_table(&t, numbers(300_000)).unwrap();
+    let err = prepared.run().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Query, "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("query_memory_limit") && msg.contains("65536"),
+        "{msg}"
+    );
+
+    // The same query within the default pool.
+    let prepared = Engine::new()
+        .prepare(
+            "select count(*) as n from t a join t b on a.x = b.x",
+            &Params::new(),
+        )
+        .unwrap();
+    let t = prepared.tables()[0].clone();
+    prepared.register_table(&t, numbers(300_000)).unwrap();
+    assert_eq!(ints(&prepared.run().await.unwrap(), "n"), [300_000]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_query_stops_at_query_timeout() {
+    let timeout = std::time::Duration::from_millis(100);
+    let engine = Engine::with_limits(crate::EngineLimits::new(1 << 30, Some(timeout)));
+    let prepared = engine
+        .prepare(
+            "select count(*) from t a cross join t b where a.x + b.x = -1",
+            &Params::new(),
+        )
+        .unwrap();
+    let t = prepared.tables()[0].clone();
+    prepared.register_table(&t, numbers(15_000)).unwrap();
+    let started = std::time::Instant::now();
+    let err = prepared.run().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(err.to_string().contains("query_timeout"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}

@@ -10,7 +10,7 @@ use dataconn_core::{
     ReadTable, Result, Table, Ttl, TypedConnection,
 };
 use futures::TryStreamExt;
-use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+use object_store::{ObjectStore, ObjectStoreExt};
 
 use crate::config::{Protocol, settings};
 use crate::format::Format;
@@ -46,6 +46,19 @@ impl Connector for FilesConnector {
 struct State {
     stores: Arc<Stores>,
     cache: CacheScope,
+    /// The SQL engine of `query()`, with its Parquet metadata cache and the section's limits.
+    #[cfg(feature = "query")]
+    engine: dataconn_engine::Engine,
+}
+
+/// The engine for a section's limits.
+#[cfg(feature = "query")]
+fn engine_for(settings: &crate::config::Settings) -> dataconn_engine::Engine {
+    let limits = settings.limits;
+    dataconn_engine::Engine::with_limits(dataconn_engine::EngineLimits::new(
+        usize::try_from(limits.query_memory_limit).unwrap_or(usize::MAX),
+        limits.query_timeout,
+    ))
 }
 
 /// Files on the local filesystem, in memory, on S3, GCS, Azure or an HTTP server: read as
@@ -54,9 +67,6 @@ pub struct FilesConnection {
     name: String,
     state: RwLock<State>,
     closed: AtomicBool,
-    /// The SQL engine of `query()`, with its Parquet metadata cache.
-    #[cfg(feature = "query")]
-    engine: dataconn_engine::Engine,
 }
 
 impl std::fmt::Debug for FilesConnection {
@@ -92,12 +102,12 @@ impl FilesConnection {
         let conn = FilesConnection {
             name,
             state: RwLock::new(State {
+                #[cfg(feature = "query")]
+                engine: engine_for(stores.settings()),
                 stores,
                 cache: ctx.cache,
             }),
             closed: AtomicBool::new(false),
-            #[cfg(feature = "query")]
-            engine: dataconn_engine::Engine::new(),
         };
         // Cloud stores are checked now, so that bad credentials or a missing bucket fail here.
         if matches!(
@@ -116,7 +126,7 @@ impl FilesConnection {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn stores(&self) -> Arc<Stores> {
+    pub(crate) fn stores(&self) -> Arc<Stores> {
         self.read_state().stores.clone()
     }
 
@@ -135,8 +145,8 @@ impl FilesConnection {
     }
 
     #[cfg(feature = "query")]
-    pub(crate) fn engine(&self) -> &dataconn_engine::Engine {
-        &self.engine
+    pub(crate) fn engine(&self) -> dataconn_engine::Engine {
+        self.read_state().engine.clone()
     }
 
     pub(crate) fn credential_source(&self) -> String {
@@ -146,8 +156,11 @@ impl FilesConnection {
     /// Name this connection in an error and mask its secrets.
     pub(crate) fn fail(&self, err: Error) -> Error {
         let sensitive = self.stores().settings().sensitive.clone();
-        err.with_connection(&self.name, crate::TYPE)
-            .scrub(&sensitive)
+        // One value at a time, longest first (see `config::sensitive_values`).
+        sensitive.iter().fold(
+            err.with_connection(&self.name, crate::TYPE),
+            |err, secret| err.scrub(std::slice::from_ref(secret)),
+        )
     }
 
     fn check_open(&self) -> Result<()> {
@@ -161,8 +174,13 @@ impl FilesConnection {
     }
 
     pub(crate) fn resolve(&self, path: &str) -> Result<Location> {
+        self.resolve_as(path, path)
+    }
+
+    /// [`FilesConnection::resolve`], naming `shown` when the path is refused.
+    pub(crate) fn resolve_as(&self, path: &str, shown: &str) -> Result<Location> {
         self.check_open()?;
-        self.stores().resolve(path)
+        self.stores().resolve_as(path, shown)
     }
 
     /// The protocol of this connection.
@@ -198,8 +216,9 @@ impl FilesConnection {
         let compression = Format::infer(path)
             .map(|(_, c)| c)
             .unwrap_or(crate::format::Compression::None);
+        let limit = self.stores().settings().limits.max_decompressed_bytes;
         let bytes =
-            crate::format::decompress(bytes, compression, path).map_err(|e| self.fail(e))?;
+            crate::format::decompress(bytes, compression, path, limit).map_err(|e| self.fail(e))?;
         String::from_utf8(bytes.to_vec()).map_err(|e| {
             self.fail(
                 Error::new(
@@ -213,6 +232,7 @@ impl FilesConnection {
 
     async fn cached_bytes(&self, path: &str) -> Result<Table> {
         let credentials = self.credential_source();
+        let limit = self.stores().settings().limits.max_object_bytes;
         let location = self.resolve(path)?;
         let meta = location
             .store
@@ -234,14 +254,7 @@ impl FilesConnection {
         );
         scope
             .get_or_load(key, self.default_ttl(), || async {
-                let bytes = location
-                    .store
-                    .get(&location.path)
-                    .await
-                    .map_err(|e| object_error(e, &location.url, &credentials))?
-                    .bytes()
-                    .await
-                    .map_err(|e| object_error(e, &location.url, &credentials))?;
+                let bytes = crate::store::get_bounded(&location, limit, &credentials).await?;
                 let array = arrow::array::LargeBinaryArray::from_vec(vec![bytes.as_ref()]);
                 let batch = arrow::array::RecordBatch::try_from_iter([(
                     "bytes",
@@ -325,16 +338,14 @@ impl FilesConnection {
     /// The store's error.
     pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
         let location = self.resolve(prefix).map_err(|e| self.fail(e))?;
-        let prefix = (!location.path.as_ref().is_empty()).then_some(&location.path);
-        let listed: Vec<ObjectMeta> = location
-            .store
-            .list(prefix)
-            .try_collect()
+        let listed = self
+            .stores()
+            .list_all(&location, &self.credential_source())
             .await
-            .map_err(|e| self.fail(object_error(e, &location.url, &self.credential_source())))?;
+            .map_err(|e| self.fail(e))?;
         let mut out: Vec<ObjectInfo> = listed
             .into_iter()
-            .map(|m| ObjectInfo {
+            .map(|(_, m)| ObjectInfo {
                 path: m.location.to_string(),
                 size: m.size,
                 last_modified: m.last_modified,
@@ -400,6 +411,10 @@ impl Connection for FilesConnection {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         state.cache.invalidate();
         state.cache = state.cache.rescope(&config.identity());
+        #[cfg(feature = "query")]
+        {
+            state.engine = engine_for(stores.settings());
+        }
         state.stores = stores;
         Ok(())
     }

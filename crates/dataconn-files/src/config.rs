@@ -1,8 +1,10 @@
 //! The `[connections.<name>]` keys of the files connector, and the object_store options they
 //! become.
 //!
-//! Our own keys: `protocol`, `root` (alias `url`), `ttl`, `retries`, `retry_timeout`, and
-//! `tables` (names for paths in `query()`). Every other key configures the
+//! Our own keys: `protocol`, `root` (alias `url`), `ttl`, `retries`, `retry_timeout`,
+//! `tables` (names for paths in `query()`), `allow_outside_root` (the root is a boundary
+//! unless true), and the limits `max_object_bytes`, `max_decompressed_bytes`,
+//! `max_list_objects`, `query_memory_limit`, `query_timeout`. Every other key configures the
 //! object store and may be written the way fsspec users already have it (`key`, `secret`,
 //! `endpoint_url`, `client_kwargs.region_name`, `anon`; a GCS service account as the section
 //! itself or as `token`; an Azure `connection_string`) or with object_store's own names
@@ -83,7 +85,79 @@ const OWN_KEYS: &[&str] = &[
     "retries",
     "retry_timeout",
     "tables",
+    "allow_outside_root",
+    "max_object_bytes",
+    "max_decompressed_bytes",
+    "max_list_objects",
+    "query_memory_limit",
+    "query_timeout",
 ];
+
+/// Default of `max_object_bytes`: the most one object read whole may hold (2 GiB).
+pub(crate) const DEFAULT_MAX_OBJECT_BYTES: u64 = 2 << 30;
+/// Default of `max_decompressed_bytes`: the most a `.gz`/`.zst` object may expand to (2 GiB).
+pub(crate) const DEFAULT_MAX_DECOMPRESSED_BYTES: u64 = 2 << 30;
+/// Default of `max_list_objects`: the most entries one listing or glob may visit.
+pub(crate) const DEFAULT_MAX_LIST_OBJECTS: usize = 100_000;
+/// Default of `query_memory_limit`: the SQL engine's memory pool (2 GiB).
+pub(crate) const DEFAULT_QUERY_MEMORY_LIMIT: u64 = 2 << 30;
+/// Default of `query_timeout`: how long one SQL query may run (5 minutes).
+pub(crate) const DEFAULT_QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Bounds on what one operation may take: each names its config key in its error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// `max_object_bytes`: the most bytes one object read whole (or one HTTP body) may hold.
+    pub(crate) max_object_bytes: u64,
+    /// `max_decompressed_bytes`: the most bytes a compressed object may expand to.
+    pub(crate) max_decompressed_bytes: u64,
+    /// `max_list_objects`: the most entries one listing or glob may visit.
+    pub(crate) max_list_objects: usize,
+    /// `query_memory_limit`: the SQL engine's memory pool, in bytes.
+    pub(crate) query_memory_limit: u64,
+    /// `query_timeout`: how long one SQL query may run (None: no limit).
+    pub(crate) query_timeout: Option<std::time::Duration>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_object_bytes: DEFAULT_MAX_OBJECT_BYTES,
+            max_decompressed_bytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
+            max_list_objects: DEFAULT_MAX_LIST_OBJECTS,
+            query_memory_limit: DEFAULT_QUERY_MEMORY_LIMIT,
+            query_timeout: Some(DEFAULT_QUERY_TIMEOUT),
+        }
+    }
+}
+
+/// A size: a count of bytes (`1048576`) or a number with a unit (`"64MiB"`, `"2 GB"`, `"512k"`).
+pub(crate) fn parse_size(value: &Value) -> Option<u64> {
+    match value {
+        Value::Integer(n) => u64::try_from(*n).ok(),
+        Value::String(text) => {
+            let text = text.trim();
+            let split = text
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(text.len());
+            let number: u64 = text[..split].parse().ok()?;
+            let unit: u64 = match text[split..].trim().to_ascii_lowercase().as_str() {
+                "" | "b" => 1,
+                "k" | "kb" => 1_000,
+                "m" | "mb" => 1_000_000,
+                "g" | "gb" => 1_000_000_000,
+                "t" | "tb" => 1_000_000_000_000,
+                "kib" => 1 << 10,
+                "mib" => 1 << 20,
+                "gib" => 1 << 30,
+                "tib" => 1 << 40,
+                _ => return None,
+            };
+            number.checked_mul(unit)
+        }
+        _ => None,
+    }
+}
 
 /// Keys of one entry of `tables` written as a table.
 const TABLE_KEYS: &[&str] = &["path", "format", "delimiter", "header"];
@@ -219,7 +293,7 @@ const SERVICE_ACCOUNT_FIELDS: &[&str] = &[
 ];
 
 /// Everything derived from a files connection's config.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Settings {
     pub(crate) protocol: Protocol,
     /// The root as given (a URL or a path), for resolving relative paths.
@@ -236,6 +310,28 @@ pub(crate) struct Settings {
     pub(crate) sensitive: Vec<String>,
     /// Tables named for `query()`.
     pub(crate) tables: Vec<(String, NamedTable)>,
+    /// `allow_outside_root`: paths may leave the root (default false: the root is a boundary).
+    pub(crate) allow_outside_root: bool,
+    /// Size, listing and engine limits.
+    pub(crate) limits: Limits,
+}
+
+// By hand: the options hold credentials, which no Debug output may show.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("protocol", &self.protocol)
+            .field("root", &self.root.as_deref().map(crate::store::display_url))
+            .field(
+                "options",
+                &self.options.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field("credential_source", &self.credential_source)
+            .field("ttl", &self.ttl)
+            .field("allow_outside_root", &self.allow_outside_root)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
 }
 
 fn value_text(value: &Value) -> String {
@@ -330,6 +426,18 @@ pub(crate) fn settings(config: &ConnectionConfig) -> Result<Settings> {
         },
     };
     let tables = named_tables(config, &mut problems);
+    let allow_outside_root = match config.get("allow_outside_root") {
+        None => false,
+        Some(Value::Boolean(b)) => *b,
+        Some(other) => {
+            problems.push(format!(
+                "expected `allow_outside_root` to be true or false, found {other} ({})",
+                config.origin("allow_outside_root")
+            ));
+            false
+        }
+    };
+    let limits = limits(config, &mut problems);
     let store_keys: Table = config
         .options()
         .iter()
@@ -363,7 +471,7 @@ pub(crate) fn settings(config: &ConnectionConfig) -> Result<Settings> {
             config.sources()
         ))
         .with_connection(config.name(), crate::TYPE)
-        .scrub(&config.sensitive_values()));
+        .scrub(&sensitive_values(config)));
     }
     Ok(Settings {
         protocol,
@@ -373,9 +481,92 @@ pub(crate) fn settings(config: &ConnectionConfig) -> Result<Settings> {
         ttl,
         retries,
         retry_timeout,
-        sensitive: config.sensitive_values(),
+        sensitive: sensitive_values(config),
         tables,
+        allow_outside_root,
+        limits,
     })
+}
+
+/// The userinfo (`user:password`) of a URL-valued string, if any.
+fn url_userinfo(text: &str) -> Option<&str> {
+    let rest = text.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let userinfo = authority.rsplit_once('@')?.0;
+    (!userinfo.is_empty()).then_some(userinfo)
+}
+
+/// Every value to mask: the core's list (secret keys, URL passwords) and the whole userinfo of
+/// any URL in the section (`root = "https://user:pw@host/..."`), longest first, so that a
+/// value is masked before any shorter one inside it.
+fn sensitive_values(config: &ConnectionConfig) -> Vec<String> {
+    fn urls(table: &Table, out: &mut Vec<String>) {
+        for value in table.values() {
+            match value {
+                Value::String(s) => out.extend(url_userinfo(s).map(str::to_owned)),
+                Value::Table(inner) => urls(inner, out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = config.sensitive_values();
+    urls(config.options(), &mut out);
+    out.retain(|s| !s.is_empty());
+    out.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    out.dedup();
+    out
+}
+
+/// The limit keys, each problem added to `problems`.
+fn limits(config: &ConnectionConfig, problems: &mut Vec<String>) -> Limits {
+    let mut limits = Limits::default();
+    let mut size = |key: &str, at_least: u64, out: &mut u64| {
+        if let Some(value) = config.get(key) {
+            match parse_size(value).filter(|n| *n >= at_least) {
+                Some(n) => *out = n,
+                None => problems.push(format!(
+                    "expected `{key}` to be a size of at least {at_least} bytes such as \"64MiB\" or 1048576, found {value} ({})",
+                    config.origin(key)
+                )),
+            }
+        }
+    };
+    size("max_object_bytes", 1, &mut limits.max_object_bytes);
+    size(
+        "max_decompressed_bytes",
+        1,
+        &mut limits.max_decompressed_bytes,
+    );
+    size("query_memory_limit", 1, &mut limits.query_memory_limit);
+    match config.get("max_list_objects") {
+        None => {}
+        Some(Value::Integer(n)) if *n > 0 => {
+            limits.max_list_objects = usize::try_from(*n).unwrap_or(usize::MAX);
+        }
+        Some(other) => problems.push(format!(
+            "expected `max_list_objects` to be a count above zero such as 100000, found {other} ({})",
+            config.origin("max_list_objects")
+        )),
+    }
+    if let Some(value) = config.get("query_timeout") {
+        let parsed = match value {
+            Value::Integer(n) if *n > 0 => Some(Some(std::time::Duration::from_secs(*n as u64))),
+            Value::String(text) => Ttl::parse(text).ok().map(Ttl::duration),
+            _ => None,
+        };
+        match parsed {
+            Some(Some(d)) if d.is_zero() => problems.push(format!(
+                "expected `query_timeout` to be a duration above zero such as \"30s\" (or \"none\"), found {value} ({})",
+                config.origin("query_timeout")
+            )),
+            Some(timeout) => limits.query_timeout = timeout,
+            None => problems.push(format!(
+                "expected `query_timeout` to be a duration such as \"30s\" (or \"none\"), found {value} ({})",
+                config.origin("query_timeout")
+            )),
+        }
+    }
+    limits
 }
 
 /// object_store options and a description of where the credentials come from.

@@ -16,8 +16,10 @@ use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 
+use crate::config::Limits;
 use crate::format::Format;
 use crate::read::ReadOptions;
+use crate::store::{Location, get_bounded};
 
 fn bad(url: &str, format: Format, why: impl std::fmt::Display) -> Error {
     Error::new(
@@ -350,27 +352,36 @@ impl AsyncFileReader for ObjectReader {
 }
 
 /// Read a Parquet object with ranged reads, projection and limit pushed down. A server that
-/// cannot serve ranges gets one whole GET instead.
+/// cannot serve ranges gets one whole GET instead (at most `max_object_bytes`).
 pub(crate) async fn parquet_from_store(
-    store: Arc<dyn ObjectStore>,
+    location: &Location,
     meta: ObjectMeta,
     options: &ReadOptions,
-    url: &str,
     why: &str,
+    limits: &Limits,
+    credentials: &str,
 ) -> Result<Table> {
+    let url = location.url.as_str();
     let unsupported = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let location = meta.location.clone();
-    match parquet_ranged(store.clone(), meta, options, url, why, unsupported.clone()).await {
+    // Decoded on this task (not a blocking thread): a decoder that panics on a malformed file
+    // is an error naming the file, not a crash.
+    let ranged = std::panic::AssertUnwindSafe(parquet_ranged(
+        location.store.clone(),
+        meta,
+        options,
+        url,
+        why,
+        unsupported.clone(),
+    ))
+    .catch_unwind()
+    .await
+    .unwrap_or_else(|_| {
+        Err(bad(url, Format::Parquet, why).with_context("while", "decoding malformed bytes"))
+    });
+    match ranged {
         Err(_) if unsupported.load(std::sync::atomic::Ordering::Relaxed) => {
             tracing::debug!(%url, "the server cannot serve byte ranges; reading the whole Parquet file");
-            let whole = store
-                .get(&location)
-                .await
-                .map_err(|e| bad(url, Format::Parquet, why).with_source(e))?;
-            let bytes = whole
-                .bytes()
-                .await
-                .map_err(|e| bad(url, Format::Parquet, why).with_source(e))?;
+            let bytes = get_bounded(location, limits.max_object_bytes, credentials).await?;
             decode(bytes, Format::Parquet, options, url, why)
         }
         other => other,

@@ -107,11 +107,18 @@ impl FromStr for Format {
     }
 }
 
-/// Undo `compression` on `bytes`.
+/// Undo `compression` on `bytes`, expanding to at most `limit` bytes (`max_decompressed_bytes`):
+/// a small object that expands without end (a "zip bomb") stops at the limit, and no more than
+/// the limit is ever held.
+///
+/// # Errors
+/// [`ErrorKind::TypeConversion`] for bytes that are not the compression's format;
+/// [`ErrorKind::Unsupported`] naming the limit and the file when it expands beyond `limit`.
 pub(crate) fn decompress(
     bytes: bytes::Bytes,
     compression: Compression,
     url: &str,
+    limit: u64,
 ) -> Result<bytes::Bytes> {
     use std::io::Read;
     let fail = |what: &str, e: std::io::Error| {
@@ -121,19 +128,35 @@ pub(crate) fn decompress(
         )
         .with_source(e)
     };
-    Ok(match compression {
-        Compression::None => bytes,
-        Compression::Gzip => {
-            let mut out = Vec::new();
-            flate2::read::MultiGzDecoder::new(bytes.as_ref())
-                .read_to_end(&mut out)
-                .map_err(|e| fail("gzip", e))?;
-            out.into()
-        }
-        Compression::Zstd => zstd::stream::decode_all(bytes.as_ref())
-            .map_err(|e| fail("zstd", e))?
-            .into(),
-    })
+    let (what, reader): (&str, Box<dyn Read + '_>) = match compression {
+        Compression::None => return Ok(bytes),
+        Compression::Gzip => (
+            "gzip",
+            Box::new(flate2::read::MultiGzDecoder::new(bytes.as_ref())),
+        ),
+        Compression::Zstd => (
+            "zstd",
+            Box::new(
+                zstd::stream::read::Decoder::new(bytes.as_ref()).map_err(|e| fail("zstd", e))?,
+            ),
+        ),
+    };
+    // One byte past the limit tells "exactly the limit" from "more".
+    let mut out = Vec::new();
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| fail(what, e))?;
+    if out.len() as u64 > limit {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "expected {url} to expand to at most {limit} bytes (`max_decompressed_bytes`), \
+                 found more; raise `max_decompressed_bytes` in the section to read it"
+            ),
+        ));
+    }
+    Ok(out.into())
 }
 
 #[cfg(test)]

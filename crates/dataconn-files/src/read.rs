@@ -8,13 +8,13 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
 use dataconn_core::{Error, ErrorKind, IntoTtl, Params, Result, Table, Ttl};
-use futures::TryStreamExt;
 use object_store::{ObjectMeta, ObjectStoreExt};
 
 use crate::backend::FilesConnection;
+use crate::config::Limits;
 use crate::decode;
 use crate::format::{Compression, Format, decompress};
-use crate::store::{Location, object_error};
+use crate::store::{Location, get_bounded, object_error};
 
 /// How to read a table: format, CSV details, column selection and row limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,52 +88,14 @@ pub(crate) async fn objects(
         Some(slash) => (&path[..slash], &path[slash + 1..]),
         None => ("", path),
     };
-    let base = conn
-        .resolve(if dir.is_empty() { "." } else { dir })
-        .or_else(|_| conn.resolve(dir))?;
-    let matcher = globset::GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .build()
-        .map_err(|e| {
-            Error::config(format!("expected a glob pattern, found {pattern:?}")).with_source(e)
-        })?
-        .compile_matcher();
-    let prefix = base.path.clone();
-    let listed: Vec<ObjectMeta> = base
-        .store
-        .list(Some(&prefix))
-        .try_collect()
-        .await
-        .map_err(|e| object_error(e, &base.url, &credentials))?;
-    let prefix_text = prefix.as_ref().to_owned();
-    let mut found: Vec<(Location, ObjectMeta)> = listed
-        .into_iter()
-        .filter(|meta| {
-            let full = meta.location.as_ref();
-            let relative = full
-                .strip_prefix(prefix_text.as_str())
-                .unwrap_or(full)
-                .trim_start_matches('/');
-            matcher.is_match(relative)
-        })
-        .map(|meta| {
-            let url = format!("{}/{}", base.url.trim_end_matches('/'), {
-                let full = meta.location.as_ref();
-                full.strip_prefix(prefix_text.as_str())
-                    .unwrap_or(full)
-                    .trim_start_matches('/')
-                    .to_owned()
-            });
-            (
-                Location {
-                    store: base.store.clone(),
-                    path: meta.location.clone(),
-                    url,
-                },
-                meta,
-            )
-        })
-        .collect();
+    // `/*.csv`: the folder is the top (of the root, or of the filesystem).
+    let dir = if dir.is_empty() && path.starts_with('/') {
+        "/"
+    } else {
+        dir
+    };
+    let base = conn.resolve_as(dir, path)?;
+    let mut found = conn.stores().glob(&base, pattern, &credentials).await?;
     found.sort_by(|a, b| a.1.location.cmp(&b.1.location));
     if found.is_empty() {
         return Err(Error::new(
@@ -153,6 +115,7 @@ async fn read_object(
     meta: &ObjectMeta,
     options: &ReadOptions,
     credentials: &str,
+    limits: &Limits,
 ) -> Result<Table> {
     let (format, compression, why) = match options.format {
         Some(format) => (
@@ -186,7 +149,7 @@ async fn read_object(
             decode::parquet_sync(file, &options, &url, &why)
         })
         .await
-        .map_err(|e| Error::internal("a decode thread failed").with_source(e))?;
+        .map_err(|e| decoder_failed(&location.url, format, e))?;
     }
     // Ranged reads pay off when only some columns or rows are wanted, or the file is huge;
     // for a whole file one GET and an in-memory decode is faster.
@@ -196,30 +159,35 @@ async fn read_object(
         && (partial || meta.size > WHOLE_OBJECT_BYTES)
     {
         return decode::parquet_from_store(
-            location.store.clone(),
+            location,
             meta.clone(),
             options,
-            &location.url,
             &why,
+            limits,
+            credentials,
         )
         .await;
     }
-    let bytes = location
-        .store
-        .get(&location.path)
-        .await
-        .map_err(|e| object_error(e, &location.url, credentials))?
-        .bytes()
-        .await
-        .map_err(|e| object_error(e, &location.url, credentials))?;
+    let bytes = get_bounded(location, limits.max_object_bytes, credentials).await?;
     // Decompressing and decoding are CPU work: keep them off the async workers.
     let (options, url) = (options.clone(), location.url.clone());
+    let expand = limits.max_decompressed_bytes;
     tokio::task::spawn_blocking(move || {
-        let bytes = decompress(bytes, compression, &url)?;
+        let bytes = decompress(bytes, compression, &url, expand)?;
         decode::decode(bytes, format, &options, &url, &why)
     })
     .await
-    .map_err(|e| Error::internal("a decode thread failed").with_source(e))?
+    .map_err(|e| decoder_failed(&location.url, format, e))?
+}
+
+/// A decode thread that panicked (a decoder meeting malformed bytes) as an error naming the
+/// object; the process goes on.
+fn decoder_failed(url: &str, format: Format, e: tokio::task::JoinError) -> Error {
+    Error::new(
+        ErrorKind::TypeConversion,
+        format!("{url} could not be read as {format}: its decoder failed on malformed bytes"),
+    )
+    .with_source(e)
 }
 
 /// Parquet files up to this size are read with one GET when every column is wanted.
@@ -230,12 +198,13 @@ async fn read_all(
     objects: &[(Location, ObjectMeta)],
     options: &ReadOptions,
     credentials: &str,
+    limits: &Limits,
 ) -> Result<Table> {
     let mut tables = Vec::with_capacity(objects.len());
     for (location, meta) in objects {
         tables.push((
             location.url.clone(),
-            read_object(location, meta, options, credentials).await?,
+            read_object(location, meta, options, credentials, limits).await?,
         ));
     }
     let (first_url, first) = tables
@@ -306,6 +275,7 @@ pub(crate) async fn read_table(
     ttl: Ttl,
 ) -> Result<Table> {
     let credentials = conn.credential_source();
+    let limits = conn.stores().settings().limits;
     let objects = objects(conn, path).await?;
     let mut key_options = options.key_bytes();
     for (location, meta) in &objects {
@@ -315,7 +285,9 @@ pub(crate) async fn read_table(
     let scope = conn.scope();
     let key = scope.key("read", path, &Params::new(), &key_options);
     scope
-        .get_or_load(key, ttl, || read_all(&objects, &options, &credentials))
+        .get_or_load(key, ttl, || {
+            read_all(&objects, &options, &credentials, &limits)
+        })
         .await
 }
 

@@ -2,10 +2,13 @@
 //! azurite and HTTP on a static file server that `scripts/peers.sh` starts; GCS configuration
 //! without a server (no emulator speaks the XML API object_store uses).
 
+mod boundary;
 mod config;
 mod conformance;
+mod failures;
 mod http;
 mod interop;
+mod limits;
 mod query;
 mod round_trips;
 mod stores;
