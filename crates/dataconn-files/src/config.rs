@@ -497,8 +497,8 @@ fn url_userinfo(text: &str) -> Option<&str> {
 }
 
 /// Every value to mask: the core's list (secret keys, URL passwords) and the whole userinfo of
-/// any URL in the section (`root = "https://user:pw@host/..."`), longest first, so that a
-/// value is masked before any shorter one inside it.
+/// any URL in the section (`root = "https://user:pw@host/..."`); `Error::scrub` masks the
+/// longest first.
 fn sensitive_values(config: &ConnectionConfig) -> Vec<String> {
     fn urls(table: &Table, out: &mut Vec<String>) {
         for value in table.values() {
@@ -512,7 +512,7 @@ fn sensitive_values(config: &ConnectionConfig) -> Vec<String> {
     let mut out = config.sensitive_values();
     urls(config.options(), &mut out);
     out.retain(|s| !s.is_empty());
-    out.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    out.sort();
     out.dedup();
     out
 }
@@ -696,19 +696,9 @@ fn store_options(
     let credential_keys: Vec<&str> = keys
         .keys()
         .map(String::as_str)
+        // Secret keys by core's one rule, plus the keys that name whose credentials they are.
         .filter(|k| {
-            [
-                "key",
-                "secret",
-                "token",
-                "account",
-                "sas",
-                "private",
-                "connection",
-                "service",
-            ]
-            .iter()
-            .any(|w| k.contains(w))
+            dataconn_core::is_secret_key(k) || k.contains("account") || k.contains("service")
         })
         .collect();
     let source = if credential_keys.is_empty() {

@@ -240,30 +240,12 @@ fn json_array(bytes: Bytes, options: &ReadOptions, url: &str, why: &str) -> Resu
     Table::try_new(schema, batches)
 }
 
+/// An Arrow IPC file or stream from the store, decoded as untrusted input (core's
+/// [`Table::from_ipc_bytes_limited`]: the sizes it declares are checked before anything is
+/// allocated, a decoder panic is an error), to at most what a compressed file may expand to.
 fn arrow_ipc(bytes: Bytes, url: &str, why: &str) -> Result<Table> {
-    let fail = |e: arrow::error::ArrowError| bad(url, Format::Arrow, why).with_source(e);
-    let (schema, batches): (SchemaRef, Vec<RecordBatch>) = if bytes.starts_with(b"ARROW1") {
-        let reader =
-            arrow::ipc::reader::FileReader::try_new(Cursor::new(bytes), None).map_err(fail)?;
-        let schema = reader.schema();
-        (
-            schema,
-            reader
-                .collect::<std::result::Result<_, _>>()
-                .map_err(fail)?,
-        )
-    } else {
-        let reader =
-            arrow::ipc::reader::StreamReader::try_new(Cursor::new(bytes), None).map_err(fail)?;
-        let schema = reader.schema();
-        (
-            schema,
-            reader
-                .collect::<std::result::Result<_, _>>()
-                .map_err(fail)?,
-        )
-    };
-    Table::try_new(schema, batches)
+    Table::from_ipc_bytes_limited(&bytes, url, crate::config::DEFAULT_MAX_DECOMPRESSED_BYTES)
+        .map_err(|e| bad(url, Format::Arrow, why).with_source(e))
 }
 
 fn projection(
