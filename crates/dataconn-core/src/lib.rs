@@ -45,6 +45,7 @@ mod shared;
 mod shared_load;
 mod table;
 mod ttl;
+mod url_check;
 
 pub use cache::{CacheKey, CacheLimit, CacheScope, CacheStats, QueryCache};
 pub use config::{ConnectionConfig, ConnectorConfig, closest, public_scope};
@@ -62,10 +63,12 @@ pub use secrets::{Origin, Secret, Secrets, SecretsSource, merge};
 pub use shared::{GenerationBump, SharedTier};
 pub use table::Table;
 pub use ttl::{IntoTtl, Ttl};
+pub use url_check::{http_url, url_for_messages};
 
 /// Re-exports of the crates whose types appear in dataconn's API.
 pub mod reexports {
     pub use arrow;
     pub use async_trait::async_trait;
     pub use toml;
+    pub use url;
 }

@@ -401,6 +401,24 @@ pub(crate) fn settings(config: &ConnectionConfig) -> Result<Settings> {
         }
     };
 
+    // Endpoints and proxies must be http(s) URLs with a host: object_store would otherwise
+    // ignore a value such as "/x" and talk to the default endpoint instead.
+    let client_kwargs = config.get("client_kwargs").and_then(Value::as_table);
+    let endpoints = config
+        .options()
+        .iter()
+        .chain(client_kwargs.into_iter().flatten())
+        .filter(|(k, _)| {
+            k.ends_with("endpoint") || k.ends_with("endpoint_url") || k.ends_with("proxy_url")
+        });
+    for (key, value) in endpoints {
+        if let Some(text) = value.as_str()
+            && let Err(problem) = dataconn_core::http_url(key, &config.origin(key), text)
+        {
+            problems.push(problem);
+        }
+    }
+
     let retries = match config.get("retries") {
         None => 3,
         Some(Value::Integer(n)) if *n >= 0 => *n as usize,

@@ -185,6 +185,13 @@ impl SqlConnection {
         let settings = Arc::new(Settings::from_config(&ctx.config)?);
         let name = ctx.config.name().to_owned();
         let pool = Pool::open(&settings).await.map_err(|e| {
+            // A URL the driver cannot read is named with the file and line it came from.
+            let e = match e.kind() {
+                ErrorKind::Config if ctx.config.get("url").is_some() => {
+                    e.with_context("url", ctx.config.origin("url"))
+                }
+                _ => e,
+            };
             e.with_connection(&name, crate::TYPE)
                 .scrub(&settings.sensitive)
         })?;

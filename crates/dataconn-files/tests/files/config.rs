@@ -87,3 +87,24 @@ MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj
 MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu
 NMoSfm76oqFvAp8Gy0iz5sxjZmSnXyCdPEovGhLa0VzMaQ8s+CLOyS56YyCFGeJZ
 -----END PRIVATE KEY-----";
+
+#[tokio::test]
+async fn endpoints_that_are_not_http_urls_are_named_with_their_line() {
+    for (key, value) in [
+        ("endpoint_url", "/x"),
+        ("aws_endpoint", "ftp://minio:9000"),
+        ("endpoint_url", "http://ann:hunter2-pw@"),
+    ] {
+        let h = hub(&format!(
+            "[connections.lake]\ntype = \"files\"\nroot = \"s3://bucket\"\n{key} = \"{value}\"\n"
+        ));
+        let err = h.connect("lake").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config, "{value}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!("`{key}` (/app/.streamlit/secrets.toml:4)")),
+            "{value}: {msg}"
+        );
+        assert!(!msg.contains("hunter2-pw"), "{msg}");
+    }
+}

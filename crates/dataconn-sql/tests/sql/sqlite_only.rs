@@ -240,3 +240,22 @@ async fn a_limited_query_stops_reading_before_the_end_of_the_result() {
         "the whole read reaches row 2.5M: {err}"
     );
 }
+
+#[tokio::test]
+async fn a_url_the_driver_cannot_read_is_named_with_its_line() {
+    let hub = Connections::builder()
+        .registry(registry())
+        .secrets(
+            Secrets::from_toml(
+                "/app/secrets.toml",
+                "[connections.pg]\n\nurl = \"postgres://u:pw-9f3@[::1/db\"\n",
+            )
+            .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let err = hub.connect("pg").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("/app/secrets.toml:3"), "{err}");
+    assert!(!err.to_string().contains("pw-9f3"), "{err}");
+}
