@@ -4,8 +4,7 @@
 //! it; `scripts/peers.sh` starts one where none answers). The outage test starts a second
 //! redis-server of its own on its own port, kills it and starts it again.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow::array::AsArray;
@@ -171,30 +170,11 @@ async fn thirty_two_concurrent_misses_across_replicas_run_once() {
     );
 }
 
-/// A tracing subscriber writing into a buffer the test reads.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_value_above_the_maximum_is_not_stored_and_the_log_says_so() {
     let Some(url) = redis_url() else { return };
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = dataconn_testkit::logs::CapturedLogs::default();
+    let _guard = captured.install();
     let p = pair(&url, "toolarge", 64).await;
     assert_eq!(count(&p.a, Ttl::Forever).await, 3);
     assert_eq!(count(&p.b, Ttl::Forever).await, 3);
@@ -203,7 +183,7 @@ async fn a_value_above_the_maximum_is_not_stored_and_the_log_says_so() {
         2,
         "nothing was stored, so b ran the query too"
     );
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     assert!(log.contains("larger than the maximum value size"), "{log}");
 }
 

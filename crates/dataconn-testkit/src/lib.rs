@@ -26,6 +26,7 @@
 //! - secrets never appear in errors or `Debug` output.
 
 pub mod http;
+pub mod logs;
 use std::sync::Arc;
 
 use arrow::array::AsArray;

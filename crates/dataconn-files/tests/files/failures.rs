@@ -1,8 +1,6 @@
 //! Failures leave nothing behind and show no secret: a cancelled multipart write to S3 (moto)
 //! leaves no upload in progress; URLs with credentials never reach logs or errors.
 
-use std::sync::{Arc, Mutex};
-
 use dataconn_core::{Connections, QueryExt, Secrets};
 use dataconn_files::{FilesConnection, Format};
 
@@ -63,20 +61,6 @@ async fn a_cancelled_multipart_write_leaves_no_upload_on_s3() {
     assert!(!conn.exists("big.csv").await.unwrap(), "no object either");
 }
 
-/// Every log line of every crate, at every level.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn credentials_in_a_url_never_reach_logs_or_errors() {
     let (Some(url), Some(dir)) = (
@@ -103,16 +87,8 @@ async fn credentials_in_a_url_never_reach_logs_or_errors() {
         .await
         .unwrap();
 
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer({
-            let logs = logs.clone();
-            move || logs.clone()
-        })
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = dataconn_testkit::logs::CapturedLogs::default();
+    let _guard = logs.install();
 
     let web = hub.connection::<FilesConnection>("web").await.unwrap();
     // Ranged reads that the static server refuses: the fallback is logged with the URL.
@@ -131,7 +107,7 @@ async fn credentials_in_a_url_never_reach_logs_or_errors() {
     ] {
         shown.push(format!("{err} {err:?}"));
     }
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(
         logs.contains("byte ranges") && logs.contains(&format!("{url}/{run}/t.parquet")),
         "the fallback was logged with the URL: {logs}"

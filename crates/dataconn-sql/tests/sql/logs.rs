@@ -1,54 +1,15 @@
 //! Secrets in connection URLs never reach the logs: sqlx logs an unrecognised URL parameter with
 //! its value, so the connector drops such parameters itself and names them only.
 
-use std::sync::{Arc, Mutex};
-
 use dataconn_core::{Connections, Secrets};
 use dataconn_sql::SqlConnection;
 
 use crate::backends::{Kind, backend, registry};
 
-/// Everything a `fmt` subscriber writes, kept in memory.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-
-    fn make_writer(&'a self) -> Capture {
-        self.clone()
-    }
-}
-
-impl Capture {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
-    }
-}
-
 /// Connect to `url` + `query` and run one query with every log event captured.
 async fn logs_of_connecting(label: &str, url: &str, query: &str) -> String {
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(capture.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let capture = dataconn_testkit::logs::CapturedLogs::default();
+    let _guard = capture.install();
     let sep = if url.contains('?') { '&' } else { '?' };
     let text = format!("[connections.{label}]\nurl = \"{url}{sep}{query}\"\n");
     let hub = Connections::builder()
