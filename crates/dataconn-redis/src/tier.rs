@@ -74,7 +74,29 @@ impl RedisTier {
 
     async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T> {
         let mut conn = self.conn.clone();
-        tokio::time::timeout(self.config.timeout, cmd.query_async::<T>(&mut conn))
+        self.bounded(cmd.query_async::<T>(&mut conn)).await
+    }
+
+    /// Run a Lua script with one key and one argument, bounded like every call.
+    async fn script<T: redis::FromRedisValue>(
+        &self,
+        source: &str,
+        key: String,
+        arg: impl redis::ToRedisArgs,
+    ) -> Result<T> {
+        let mut conn = self.conn.clone();
+        let script = redis::Script::new(source);
+        let mut invocation = script.key(key);
+        invocation.arg(arg);
+        self.bounded(invocation.invoke_async::<T>(&mut conn)).await
+    }
+
+    /// A Redis call bounded by `timeout`, its error as dataconn's (secrets masked).
+    async fn bounded<T>(
+        &self,
+        call: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T> {
+        tokio::time::timeout(self.config.timeout, call)
             .await
             .map_err(|_| {
                 Error::new(
@@ -104,20 +126,9 @@ fn redis_error(err: redis::RedisError, config: &RedisConfig) -> Error {
 #[async_trait]
 impl SharedTier for RedisTier {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        let mut conn = self.conn.clone();
-        let script = redis::Script::new(BOUNDED_GET);
-        let mut invocation = script.key(self.key("v", key));
-        invocation.arg(self.config.max_read_bytes);
-        let call = invocation.invoke_async::<redis::Value>(&mut conn);
-        let reply = tokio::time::timeout(self.config.timeout, call)
-            .await
-            .map_err(|_| {
-                Error::new(
-                    ErrorKind::Timeout,
-                    format!("Redis did not answer within {:?}", self.config.timeout),
-                )
-            })?
-            .map_err(|e| redis_error(e, &self.config))?;
+        let reply: redis::Value = self
+            .script(BOUNDED_GET, self.key("v", key), self.config.max_read_bytes)
+            .await?;
         match reply {
             redis::Value::BulkString(bytes) => Ok(Some(bytes)),
             redis::Value::Int(n) if n > 0 => {
@@ -181,21 +192,9 @@ impl SharedTier for RedisTier {
     }
 
     async fn unlock(&self, key: &str, token: &str) -> Result<()> {
-        let mut conn = self.conn.clone();
-        let script = redis::Script::new(UNLOCK);
-        let mut invocation = script.key(self.key("lock", key));
-        invocation.arg(token);
-        let call = invocation.invoke_async::<i64>(&mut conn);
-        tokio::time::timeout(self.config.timeout, call)
+        self.script::<i64>(UNLOCK, self.key("lock", key), token)
             .await
-            .map_err(|_| {
-                Error::new(
-                    ErrorKind::Timeout,
-                    "Redis did not answer the unlock in time",
-                )
-            })?
             .map(|_| ())
-            .map_err(|e| redis_error(e, &self.config))
     }
 
     async fn listen(&self) -> Result<Option<tokio::sync::mpsc::Receiver<GenerationBump>>> {
