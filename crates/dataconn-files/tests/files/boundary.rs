@@ -2,18 +2,10 @@
 //! other buckets and hosts that lead out of it are refused in `read`, `write`, listings, globs
 //! and SQL, unless the section sets `allow_outside_root = true`.
 
-use dataconn_core::{Connections, Error, QueryExt, Secrets};
+use dataconn_core::{Connections, Error, QueryExt};
 use dataconn_files::FilesConnection;
 
-use crate::stores::{Kind, peer, registry, stores};
-
-fn hub(text: &str) -> Connections {
-    Connections::builder()
-        .registry(registry())
-        .secrets(Secrets::from_toml("secrets.toml", text).unwrap())
-        .build()
-        .unwrap()
-}
+use crate::stores::{Kind, hub, peer, stores};
 
 /// A root folder with `inside.csv`, and a folder beside it with `secret.csv`.
 struct Folders {

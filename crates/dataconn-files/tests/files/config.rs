@@ -1,16 +1,10 @@
 //! Configuration: protocol resolution, fsspec spellings, unknown keys, GCS without a server.
 
-use dataconn_core::{Connections, ErrorKind, Secrets};
+use dataconn_core::{Connections, ErrorKind};
 use dataconn_files::{FilesConnection, Protocol};
 
-use crate::stores::registry;
-
 fn hub(text: &str) -> Connections {
-    Connections::builder()
-        .registry(registry())
-        .secrets(Secrets::from_toml("/app/.streamlit/secrets.toml", text).unwrap())
-        .build()
-        .unwrap()
+    crate::stores::hub_named("/app/.streamlit/secrets.toml", text)
 }
 
 #[tokio::test]

@@ -1,11 +1,11 @@
 //! Failures leave nothing behind and show no secret: a cancelled multipart write to S3 (moto)
 //! leaves no upload in progress; URLs with credentials never reach logs or errors.
 
-use dataconn_core::{Connections, QueryExt, Secrets};
+use dataconn_core::QueryExt;
 use dataconn_files::{FilesConnection, Format};
 
 use crate::round_trips::sample;
-use crate::stores::{Kind, peer, registry, stores};
+use crate::stores::{Kind, peer, stores};
 
 /// The keys of the multipart uploads in progress under `prefix` (moto needs no signature).
 async fn uploads_in_progress(endpoint: &str, prefix: &str) -> Vec<String> {
@@ -76,11 +76,7 @@ async fn credentials_in_a_url_never_reach_logs_or_errors() {
         "[connections.local]\ntype = \"files\"\nroot = \"{dir}/{run}\"\n\
          [connections.web]\ntype = \"files\"\nroot = \"{with_userinfo}/{run}\"\n"
     );
-    let hub = Connections::builder()
-        .registry(registry())
-        .secrets(Secrets::from_toml("secrets.toml", &text).unwrap())
-        .build()
-        .unwrap();
+    let hub = crate::stores::hub(&text);
     let local = hub.connection::<FilesConnection>("local").await.unwrap();
     local
         .write("t.parquet", &sample(50), Format::Parquet)
@@ -125,11 +121,7 @@ async fn malformed_files_are_errors_never_panics() {
         "[connections.lake]\ntype = \"files\"\nroot = \"{}\"\n",
         dir.path().display()
     );
-    let hub = Connections::builder()
-        .registry(registry())
-        .secrets(Secrets::from_toml("secrets.toml", &text).unwrap())
-        .build()
-        .unwrap();
+    let hub = crate::stores::hub(&text);
     let lake = hub.connection::<FilesConnection>("lake").await.unwrap();
     lake.write("good.parquet", &sample(500), Format::Parquet)
         .await

@@ -1,10 +1,10 @@
 //! HTTP: files written into the static server's folder, read back over HTTP in every format.
 
-use dataconn_core::{Connections, ErrorKind, Secrets};
+use dataconn_core::ErrorKind;
 use dataconn_files::{FilesConnection, Format};
 
 use crate::round_trips::sample;
-use crate::stores::{peer, registry};
+use crate::stores::peer;
 
 #[tokio::test]
 async fn every_format_reads_over_http() {
@@ -20,11 +20,7 @@ async fn every_format_reads_over_http() {
         "[connections.local]\ntype = \"files\"\nroot = \"{dir}/{run}\"\n\
          [connections.web]\ntype = \"files\"\nroot = \"{url}/{run}\"\n"
     );
-    let hub = Connections::builder()
-        .registry(registry())
-        .secrets(Secrets::from_toml("secrets.toml", &text).unwrap())
-        .build()
-        .unwrap();
+    let hub = crate::stores::hub(&text);
     let local = hub.connection::<FilesConnection>("local").await.unwrap();
     let web = hub.connection::<FilesConnection>("web").await.unwrap();
     let table = sample(50);

@@ -3,10 +3,10 @@
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Date32Type, Decimal128Type, Float64Type, Int64Type};
-use dataconn_core::{Connections, Secrets, Table};
+use dataconn_core::Table;
 use dataconn_files::FilesConnection;
 
-use crate::stores::{peer, registry};
+use crate::stores::peer;
 
 fn check(t: &Table, what: &str, decimals: bool, dates: bool) {
     assert_eq!(t.num_rows(), 1000, "{what}");
@@ -55,11 +55,7 @@ async fn files_from_pyarrow_and_pandas_read_back_equal() {
         return;
     };
     let text = format!("[connections.interop]\ntype = \"files\"\nroot = \"{dir}\"\n");
-    let hub = Connections::builder()
-        .registry(registry())
-        .secrets(Secrets::from_toml("secrets.toml", &text).unwrap())
-        .build()
-        .unwrap();
+    let hub = crate::stores::hub(&text);
     let conn = hub.connection::<FilesConnection>("interop").await.unwrap();
     for codec in ["none", "snappy", "gzip", "zstd"] {
         let path = format!("pyarrow_{codec}.parquet");

@@ -3,22 +3,10 @@
 
 use std::io::Write;
 
-use dataconn_core::{Connections, ErrorKind, QueryExt, Secrets};
+use dataconn_core::{ErrorKind, QueryExt};
 use dataconn_files::FilesConnection;
 
-use crate::stores::{peer, registry};
-
-fn lake(dir: &std::path::Path, extra: &str) -> Connections {
-    let text = format!(
-        "[connections.lake]\ntype = \"files\"\nroot = \"{}\"\n{extra}\n",
-        dir.display()
-    );
-    Connections::builder()
-        .registry(registry())
-        .secrets(Secrets::from_toml("secrets.toml", &text).unwrap())
-        .build()
-        .unwrap()
-}
+use crate::stores::peer;
 
 /// A CSV header, then `members` copies of one compressed member of 1 MiB of digits: a few KiB
 /// that expand to `members` MiB.
@@ -54,7 +42,7 @@ async fn a_compression_bomb_stops_at_max_decompressed_bytes() {
     std::fs::write(dir.path().join("bomb.csv.gz"), bomb(8192, false)).unwrap();
     std::fs::write(dir.path().join("bomb.csv.zst"), bomb(8192, true)).unwrap();
     std::fs::write(dir.path().join("small.csv.gz"), bomb(2, false)).unwrap();
-    let hub = lake(dir.path(), "max_decompressed_bytes = \"4MiB\"");
+    let hub = crate::stores::local(dir.path(), "max_decompressed_bytes = \"4MiB\"");
     let conn = hub.connection::<FilesConnection>("lake").await.unwrap();
     let started = std::time::Instant::now();
     for path in ["bomb.csv.gz", "bomb.csv.zst"] {
@@ -86,7 +74,7 @@ async fn objects_beyond_max_object_bytes_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("big.csv"), "a\n".repeat(10_000)).unwrap();
     std::fs::write(dir.path().join("ok.csv"), "a\n1\n").unwrap();
-    let hub = lake(dir.path(), "max_object_bytes = 1000");
+    let hub = crate::stores::local(dir.path(), "max_object_bytes = 1000");
     let conn = hub.connection::<FilesConnection>("lake").await.unwrap();
     for err in [
         conn.read("big.csv").await.unwrap_err(),
@@ -113,11 +101,7 @@ async fn objects_beyond_max_object_bytes_are_refused() {
     let text = format!(
         "[connections.web]\ntype = \"files\"\nroot = \"{url}/{run}\"\nmax_object_bytes = \"1k\"\n"
     );
-    let hub = Connections::builder()
-        .registry(registry())
-        .secrets(Secrets::from_toml("secrets.toml", &text).unwrap())
-        .build()
-        .unwrap();
+    let hub = crate::stores::hub(&text);
     let web = hub.connection::<FilesConnection>("web").await.unwrap();
     let err = web.read("big.csv").await.unwrap_err();
     assert!(err.to_string().contains("max_object_bytes"), "{err}");
@@ -135,7 +119,7 @@ async fn a_glob_lists_only_as_deep_as_it_can_match() {
         std::fs::create_dir_all(&deep).unwrap();
         std::fs::write(deep.join("old.csv"), "a\n0\n").unwrap();
     }
-    let hub = lake(dir.path(), "max_list_objects = 10");
+    let hub = crate::stores::local(dir.path(), "max_list_objects = 10");
     let conn = hub.connection::<FilesConnection>("lake").await.unwrap();
     let t = conn.read("*.csv").await.unwrap();
     assert_eq!(t.num_rows(), 1, "only the top level is listed");
@@ -173,7 +157,7 @@ async fn queries_are_bounded_by_query_memory_limit_and_query_timeout() {
         format!("k\n1\n{}", "2\n".repeat(5_000)),
     )
     .unwrap();
-    let hub = lake(dir.path(), "query_memory_limit = \"256KiB\"");
+    let hub = crate::stores::local(dir.path(), "query_memory_limit = \"256KiB\"");
     let conn = hub.connection::<FilesConnection>("lake").await.unwrap();
     let err = conn
         .query("select a.k, b.v from 't.csv' a join 't.csv' b on a.k = b.k")
@@ -184,7 +168,7 @@ async fn queries_are_bounded_by_query_memory_limit_and_query_timeout() {
         "{err}"
     );
 
-    let hub = lake(dir.path(), "query_timeout = \"200ms\"");
+    let hub = crate::stores::local(dir.path(), "query_timeout = \"200ms\"");
     let conn = hub.connection::<FilesConnection>("lake").await.unwrap();
     let started = std::time::Instant::now();
     let err = conn
@@ -210,7 +194,10 @@ async fn bad_limit_values_are_config_errors_naming_the_key() {
         ("query_timeout = \"soon\"", "query_timeout"),
         ("allow_outside_root = \"yes\"", "allow_outside_root"),
     ] {
-        let err = lake(dir.path(), extra).connect("lake").await.unwrap_err();
+        let err = crate::stores::local(dir.path(), extra)
+            .connect("lake")
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config, "{extra}: {err}");
         assert!(
             err.to_string().contains(key) && err.to_string().contains("secrets.toml:4"),

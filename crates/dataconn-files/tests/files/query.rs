@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{Float64Type, Int64Type};
-use dataconn_core::{Connections, ErrorKind, QueryExt, Secrets, Table, Ttl};
+use dataconn_core::{ErrorKind, QueryExt, Table, Ttl};
 use dataconn_files::{FilesConnection, Format};
 
-use crate::stores::{registry, stores};
+use crate::stores::stores;
 
 fn trips(vendor: Vec<i64>, fare: Vec<f64>) -> Table {
     Table::from_batch(
@@ -117,26 +117,13 @@ async fn sql_joins_formats_over_globs_on_every_store() {
     }
 }
 
-/// A hub over a local directory, with `extra` keys in the section.
-fn local(dir: &std::path::Path, extra: &str) -> Connections {
-    let text = format!(
-        "[connections.lake]\ntype = \"files\"\nroot = \"{}\"\n{extra}\n",
-        dir.display()
-    );
-    Connections::builder()
-        .registry(registry())
-        .secrets(Secrets::from_toml("secrets.toml", &text).unwrap())
-        .build()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_file_changed_behind_the_cache_is_read_again() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("data")).unwrap();
     std::fs::write(dir.path().join("data/a.csv"), "id,qty\n1,5\n2,7\n").unwrap();
     std::fs::write(dir.path().join("data/b.csv"), "id,qty\n3,1\n").unwrap();
-    let hub = local(dir.path(), "");
+    let hub = crate::stores::local(dir.path(), "");
     let conn = hub.connection::<FilesConnection>("lake").await.unwrap();
     let sql = "select count(*) as n, sum(qty) as q from 'data/*.csv'";
     let t = conn.query(sql).ttl(Ttl::Forever).await.unwrap();
@@ -178,7 +165,7 @@ async fn a_file_changed_behind_the_cache_is_read_again() {
 #[tokio::test]
 async fn bad_sql_missing_files_and_mismatched_globs_are_explained() {
     let dir = tempfile::tempdir().unwrap();
-    let hub = local(
+    let hub = crate::stores::local(
         dir.path(),
         "[connections.lake.tables]\ntrips = \"trips/*.parquet\"\nraw = { path = \"raw.txt\", format = \"csv\", delimiter = \"|\" }",
     );

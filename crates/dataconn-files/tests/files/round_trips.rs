@@ -343,11 +343,7 @@ async fn refused_credentials_say_where_they_came_from_never_what_they_are() {
         .section("badcreds")
         .replace(crate::stores::AZURITE_KEY, wrong);
     let text = format!("[connections.badcreds]\ntype = \"files\"\nretries = 0\n{section}");
-    let hub = dataconn_core::Connections::builder()
-        .registry(crate::stores::registry())
-        .secrets(dataconn_core::Secrets::from_toml("secrets.toml", &text).unwrap())
-        .build()
-        .unwrap();
+    let hub = crate::stores::hub(&text);
     let err = hub.connect("badcreds").await.unwrap_err();
     let shown = format!("{err} {err:?}");
     assert!(

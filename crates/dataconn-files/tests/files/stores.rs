@@ -79,6 +79,28 @@ pub fn stores() -> Vec<Store> {
     .clone()
 }
 
+/// A hub over the connections of `text`, read as if from the secrets file `file`.
+pub fn hub_named(file: &str, text: &str) -> Connections {
+    Connections::builder()
+        .registry(registry())
+        .secrets(Secrets::from_toml(file, text).expect("test secrets parse"))
+        .build()
+        .expect("a hub")
+}
+
+/// A hub over the connections of `text` (as `secrets.toml`).
+pub fn hub(text: &str) -> Connections {
+    hub_named("secrets.toml", text)
+}
+
+/// A hub with one local connection, `lake`, rooted at `dir`, with `extra` keys.
+pub fn local(dir: &std::path::Path, extra: &str) -> Connections {
+    hub(&format!(
+        "[connections.lake]\ntype = \"files\"\nroot = \"{}\"\n{extra}\n",
+        dir.display()
+    ))
+}
+
 pub fn registry() -> Registry {
     let registry = Registry::new();
     dataconn_files::register(&registry);
@@ -115,11 +137,7 @@ impl Store {
             "[connections.{label}]\ntype = \"files\"\n{}{extra}\n",
             self.section(label)
         );
-        Connections::builder()
-            .registry(registry())
-            .secrets(Secrets::from_toml("secrets.toml", &text).expect("test secrets parse"))
-            .build()
-            .expect("a hub")
+        hub(&text)
     }
 
     pub async fn open(&self, label: &str) -> (Connections, Arc<FilesConnection>) {
