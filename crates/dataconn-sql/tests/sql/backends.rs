@@ -222,3 +222,13 @@ impl Backend {
             .expect("a hub")
     }
 }
+
+/// Every value of `column` as Arrow prints it (decimals exactly, at the column's scale).
+pub fn texts(t: &dataconn_core::Table, column: &str) -> Vec<String> {
+    let c = t.column(column).unwrap();
+    let c = arrow::compute::cast(&c, &arrow::datatypes::DataType::Utf8).unwrap();
+    arrow::array::AsArray::as_string::<i32>(&c)
+        .iter()
+        .map(|v| v.unwrap_or("NULL").to_owned())
+        .collect()
+}

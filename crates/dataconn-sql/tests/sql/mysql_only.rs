@@ -8,7 +8,7 @@ use arrow::datatypes::{
 use dataconn_core::Params;
 use dataconn_sql::SqlConnection;
 
-use crate::backends::{Kind, backend};
+use crate::backends::{Kind, backend, texts};
 
 async fn open(label: &str) -> Option<std::sync::Arc<SqlConnection>> {
     let b = backend(Kind::MySql)?;
@@ -170,16 +170,6 @@ async fn geometry_reads_as_its_binary_form() {
     // GEOMETRY reads as its binary form.
     let t = conn.query("select p from g").await.unwrap();
     assert_eq!(t.schema().field(0).data_type(), &DataType::Binary);
-}
-
-/// Every value of `column` as Arrow prints it (decimals exactly, at the column's scale).
-fn texts(t: &dataconn_core::Table, column: &str) -> Vec<String> {
-    let c = t.column(column).unwrap();
-    let c = arrow::compute::cast(&c, &DataType::Utf8).unwrap();
-    c.as_string::<i32>()
-        .iter()
-        .map(|v| v.unwrap_or("NULL").to_owned())
-        .collect()
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use dataconn_core::{ErrorKind, Params, Ttl, params};
 use dataconn_sql::SqlConnection;
 use futures::StreamExt;
 
-use crate::backends::{Kind, backend};
+use crate::backends::{Kind, backend, texts};
 
 async fn open(label: &str, extra: &str) -> Option<std::sync::Arc<SqlConnection>> {
     let b = backend(Kind::Postgres)?;
@@ -317,16 +317,6 @@ async fn execute_reports_rows_and_runs_outside_transactions() {
     );
     // VACUUM cannot run inside a transaction block: execute must not open one.
     conn.execute("vacuum t", params! {}).await.unwrap();
-}
-
-/// Every value of `column` as Arrow prints it (decimals exactly, at the column's scale).
-fn texts(t: &dataconn_core::Table, column: &str) -> Vec<String> {
-    let c = t.column(column).unwrap();
-    let c = arrow::compute::cast(&c, &DataType::Utf8).unwrap();
-    c.as_string::<i32>()
-        .iter()
-        .map(|v| v.unwrap_or("NULL").to_owned())
-        .collect()
 }
 
 #[tokio::test]
