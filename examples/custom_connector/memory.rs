@@ -107,7 +107,7 @@ impl MemoryConnection {
             .write()
             .unwrap()
             .insert(name.to_owned(), Table::from_batch(batch));
-        self.cache.invalidate();
+        self.cache.invalidate_in_background();
         Ok(())
     }
 }
@@ -140,7 +140,7 @@ impl Connection for MemoryConnection {
     }
 
     fn clear_cache(&self) {
-        self.cache.invalidate();
+        self.cache.invalidate_in_background();
     }
 
     fn as_query(&self) -> Option<&dyn Query> {

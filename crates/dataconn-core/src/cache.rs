@@ -21,6 +21,7 @@ use moka::Expiry;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::lock::MutexExt;
 use crate::params::Params;
 use crate::shared::SharedTier;
 use crate::table::Table;
@@ -248,8 +249,7 @@ impl QueryCache {
                 // Several local scopes may share one name in the shared tier.
                 let known: Vec<Arc<Generation>> = inner
                     .generations
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .lock_unpoisoned()
                     .values()
                     .filter(|g| *g.shared_name == *bump.scope)
                     .cloned()
@@ -269,8 +269,7 @@ impl QueryCache {
         let mut generations = self
             .inner
             .generations
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+            .lock_unpoisoned();
         let (scope, generation) = match generations.get_key_value(scope) {
             Some((k, g)) => (k.clone(), g.clone()),
             None => {
@@ -357,8 +356,7 @@ async fn bump_shared(shared: &dyn SharedTier, generation: &Generation) {
 async fn resync(inner: &Inner, shared: &dyn SharedTier) {
     let known: Vec<Arc<Generation>> = inner
         .generations
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .lock_unpoisoned()
         .values()
         .cloned()
         .collect();
@@ -526,8 +524,8 @@ impl CacheScope {
 
     /// Drop every cached read of this scope, in this process and, with a shared tier, in every
     /// process sharing it; waits until the shared tier has the new generation (bounded in
-    /// time). Reads still running will not be served later.
-    pub async fn invalidated(&self) {
+    /// time). Reads still running will not be served later. Call it after every write.
+    pub async fn invalidate(&self) {
         self.invalidate_local();
         let Some(shared) = &self.cache.inner.shared else {
             return;
@@ -535,9 +533,9 @@ impl CacheScope {
         bump_shared(shared.as_ref(), &self.generation).await;
     }
 
-    /// [`CacheScope::invalidated`] for code that cannot wait: the local part now, the shared
+    /// [`CacheScope::invalidate`] for code that cannot wait: the local part now, the shared
     /// part in a background task.
-    pub fn invalidate(&self) {
+    pub fn invalidate_in_background(&self) {
         self.invalidate_local();
         if self.cache.inner.shared.is_some()
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
@@ -589,7 +587,7 @@ mod tests {
         a.get_or_load(key(&a), Ttl::Forever, || async { Ok(table(1)) })
             .await
             .unwrap();
-        a.invalidate();
+        a.invalidate_in_background();
         drop(a);
         for i in 0..10_000 {
             drop(cache.scope(&format!("sql:user{i}:1")));
@@ -597,8 +595,7 @@ mod tests {
         let held = cache
             .inner
             .generations
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .lock_unpoisoned()
             .len();
         assert!(held <= 2 * PRUNE_FIRST_AT as usize, "{held} scopes held");
         let a = cache.scope("sql:a:1");
@@ -743,7 +740,7 @@ mod tests {
         );
 
         let before = a.key("query", "q", &p1, &[]);
-        a.invalidate();
+        a.invalidate_in_background();
         assert_ne!(
             before,
             a.key("query", "q", &p1, &[]),

@@ -17,6 +17,13 @@ use crate::error::{Error, Result};
 use crate::redact::collect_sensitive;
 use crate::secrets::Origin;
 
+/// A connection's options as written in its secrets section: a TOML table (not a
+/// [`crate::Table`], which is an Arrow result).
+pub type Options = toml::Table;
+
+/// One option value: a TOML value (not a query parameter, which is a [`crate::Value`]).
+pub type OptionValue = toml::Value;
+
 /// A connector's typed configuration.
 ///
 /// Implement it on a `#[derive(Deserialize)]` struct; list every accepted key (aliases

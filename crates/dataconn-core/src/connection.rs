@@ -17,33 +17,52 @@ use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
+use crate::base::Base;
 use crate::cache::{CacheScope, hex};
-use crate::config::ConnectionConfig;
+use crate::config::{ConnectionConfig, Options};
 use crate::error::{Error, ErrorKind, Result};
 use crate::params::{Params, Value};
 use crate::table::Table;
 use crate::ttl::{IntoTtl, Ttl};
 
 /// A live connection to one data source. Shared (`Arc`) and safe to use from many tasks.
+///
+/// A connector implements one method, [`Connection::base`], returning the
+/// [`ConnectionBase`](crate::raw::ConnectionBase) its connection holds; the rest come from the
+/// base and are overridden where the source does more (a health check that asks the server, a
+/// reset that drops a pool).
 #[async_trait]
 pub trait Connection: Any + Send + Sync + fmt::Debug {
+    /// The parts every connection has: name, type, cache scope, secret masks, closed flag.
+    fn base(&self) -> &dyn Base;
+
     /// The connection's name (its secrets section).
-    fn name(&self) -> &str;
+    fn name(&self) -> &str {
+        self.base().name()
+    }
 
     /// The connector type, such as `"sql"`.
-    fn connection_type(&self) -> &str;
+    fn connection_type(&self) -> &str {
+        self.base().connection_type()
+    }
 
-    /// Check that the data source answers.
+    /// Check that the data source answers. The default checks only that the connection is
+    /// open.
     ///
     /// # Errors
-    /// Why it does not.
-    async fn health_check(&self) -> Result<()>;
+    /// Why it does not; [`ErrorKind::Closed`] after [`Connection::close`].
+    async fn health_check(&self) -> Result<()> {
+        self.base().check_open()
+    }
 
-    /// Drop the underlying client; the next use connects again.
+    /// Drop the underlying client; the next use connects again. The default checks only that
+    /// the connection is open.
     ///
     /// # Errors
-    /// When reconnecting eagerly fails.
-    async fn reset(&self) -> Result<()>;
+    /// When reconnecting eagerly fails; [`ErrorKind::Closed`] after [`Connection::close`].
+    async fn reset(&self) -> Result<()> {
+        self.base().check_open()
+    }
 
     /// Take new options (after the secrets changed) and reconnect with them.
     ///
@@ -61,14 +80,20 @@ pub trait Connection: Any + Send + Sync + fmt::Debug {
         ))
     }
 
-    /// Close the connection; later calls fail with [`ErrorKind::Closed`].
+    /// Close the connection; later calls fail with [`ErrorKind::Closed`]. The default marks
+    /// the base closed; a connector that holds a pool or a session closes it too.
     ///
     /// # Errors
     /// When closing the underlying client fails.
-    async fn close(&self) -> Result<()>;
+    async fn close(&self) -> Result<()> {
+        self.base().close();
+        Ok(())
+    }
 
     /// Drop this connection's cached results.
-    fn clear_cache(&self);
+    fn clear_cache(&self) {
+        self.base().cache().invalidate_in_background();
+    }
 
     /// The query capability, for connectors that answer SQL.
     fn as_query(&self) -> Option<&dyn Query> {
@@ -147,7 +172,7 @@ pub trait Connector: Send + Sync + 'static {
     ///
     /// # Errors
     /// When such a file exists but cannot be read or parsed.
-    fn fallback_options(&self, _name: &str) -> Result<Option<(toml::Table, String)>> {
+    fn fallback_options(&self, _name: &str) -> Result<Option<(Options, String)>> {
         Ok(None)
     }
 
@@ -185,8 +210,10 @@ pub trait Query: Connection {
         Ok(self.fetch(sql, params).await?.head(limit))
     }
 
-    /// The cache scope of this connection (a cheap handle).
-    fn cache_scope(&self) -> CacheScope;
+    /// The cache scope of this connection (a cheap handle); the base's by default.
+    fn cache_scope(&self) -> CacheScope {
+        self.base().cache()
+    }
 
     /// The TTL used when a query gives none.
     fn default_ttl(&self) -> Ttl {

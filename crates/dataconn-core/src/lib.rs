@@ -25,16 +25,20 @@
 //!
 //! # Writing a connector
 //!
-//! Implement [`Connector`] (parse the options with [`ConnectionConfig::parse`], connect
-//! eagerly) and [`Connection`] (plus [`Query`] if it answers SQL); export a `TYPE` constant
-//! and a `register(&Registry)` function. Run the `dataconn-testkit` suite against it. The
-//! repository's `docs/writing-a-connector.md` walks through one.
+//! Everything an author needs is in [`raw`], kept apart from what apps use: implement
+//! [`raw::Connector`] (parse the options with [`ConnectionConfig::parse`], connect eagerly)
+//! and [`Connection`] on a struct holding a [`raw::ConnectionBase`] (plus [`raw::Query`] if it
+//! answers SQL); export a `TYPE` constant and a `register(&Registry)` function. Run the
+//! `dataconn-testkit` suite against it. The repository's `docs/writing-a-connector.md` walks
+//! through one.
 
+mod base;
 mod cache;
 mod config;
 mod connection;
 mod error;
 mod hub;
+mod lock;
 pub mod ipc;
 mod params;
 mod redact;
@@ -48,7 +52,9 @@ mod ttl;
 mod url_check;
 
 pub use cache::{CacheKey, CacheLimit, CacheScope, CacheStats, QueryCache};
-pub use config::{ConnectionConfig, ConnectorConfig, closest, public_scope};
+pub use config::{
+    ConnectionConfig, ConnectorConfig, OptionValue, Options, closest, public_scope,
+};
 pub use connection::{
     ConnectContext, Connection, Connector, Query, QueryExt, QueryRequest, ReadTable,
     TypedConnection, downcast, sql_fingerprint,
@@ -57,13 +63,35 @@ pub use error::{Error, ErrorKind, Result};
 pub use hub::{ConnectRequest, Connections, ConnectionsBuilder};
 pub use params::{Dialect, Params, Rewritten, Value, parameter_names, parse_decimal, rewrite};
 pub use redact::{is_secret_key, mask_url, url_secrets};
-pub use registry::Registry;
+pub use registry::{DisabledConnector, Registry};
 pub use retry::RetryPolicy;
 pub use secrets::{Origin, Secret, Secrets, SecretsSource, merge};
 pub use shared::{GenerationBump, SharedTier};
 pub use table::Table;
 pub use ttl::{IntoTtl, Ttl};
 pub use url_check::{http_url, url_for_messages};
+
+/// The author's kit: what a connector is built from, kept apart from what apps use.
+///
+/// A connection holds a [`ConnectionBase`](raw::ConnectionBase) (name, type, cache scope,
+/// secret masks, closed flag and its own state) and returns it from
+/// [`Connection::base`]; the base gives `check_open`, masked errors, state access,
+/// reconfigure with a new cache scope, close and clear_cache, so a connector writes only what
+/// is about its source.
+pub mod raw {
+    pub use crate::base::{Base, ConnectionBase, MaskRule};
+    pub use crate::cache::{CacheKey, CacheScope};
+    pub use crate::config::{ConnectionConfig, ConnectorConfig, closest, public_scope};
+    pub use crate::connection::{
+        ConnectContext, Connector, Query, ReadTable, TypedConnection, sql_fingerprint,
+    };
+    pub use crate::ipc;
+    pub use crate::lock::{LockExt, MutexExt};
+    pub use crate::params::{Dialect, Rewritten, parse_decimal, rewrite};
+    pub use crate::redact::{is_secret_key, mask_url, url_secrets};
+    pub use crate::shared::{GenerationBump, SharedTier};
+    pub use crate::url_check::{http_url, url_for_messages};
+}
 
 /// Re-exports of the crates whose types appear in dataconn's API.
 pub mod reexports {

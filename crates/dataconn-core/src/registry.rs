@@ -11,42 +11,22 @@ use std::sync::{Arc, RwLock};
 
 use crate::connection::Connector;
 use crate::error::{Error, ErrorKind, Result};
+use crate::lock::LockExt;
 
-/// A first-party connector: its type, other names, URL schemes, and the facade feature that
-/// enables it.
-struct FirstParty {
-    ty: &'static str,
-    names: &'static [&'static str],
-    schemes: &'static [&'static str],
-    feature: &'static str,
+/// A connector this build leaves out: its names, URL schemes and the cargo feature that
+/// brings it in. Registered with [`Registry::register_disabled`], so that asking for it says
+/// which feature to enable rather than "unknown type".
+#[derive(Debug, Clone, Copy)]
+pub struct DisabledConnector {
+    /// The type, such as `"files"`.
+    pub connection_type: &'static str,
+    /// Its other names, as its connector declares them.
+    pub aliases: &'static [&'static str],
+    /// URL schemes that imply it, as its connector declares them.
+    pub url_schemes: &'static [&'static str],
+    /// The cargo feature(s) to enable, as a phrase: `"files"`, `"sqlite, postgres or mysql"`.
+    pub feature: &'static str,
 }
-
-const FIRST_PARTY: &[FirstParty] = &[
-    FirstParty {
-        ty: "sql",
-        names: &["sql", "sqlalchemy"],
-        schemes: &["sqlite", "postgres", "postgresql", "mysql", "mariadb"],
-        feature: "sqlite, postgres or mysql",
-    },
-    FirstParty {
-        ty: "snowflake",
-        names: &["snowflake"],
-        schemes: &["snowflake"],
-        feature: "snowflake",
-    },
-    FirstParty {
-        ty: "files",
-        names: &["files", "fs"],
-        schemes: &[],
-        feature: "files",
-    },
-    FirstParty {
-        ty: "gsheets",
-        names: &["gsheets", "gsheet", "google-sheets"],
-        schemes: &[],
-        feature: "gsheets",
-    },
-];
 
 #[derive(Default)]
 struct Entries {
@@ -54,6 +34,14 @@ struct Entries {
     by_name: BTreeMap<String, Arc<dyn Connector>>,
     /// Lower-cased URL scheme → type.
     by_scheme: BTreeMap<String, &'static str>,
+    /// Lower-cased type or alias → a connector this build leaves out.
+    disabled: BTreeMap<String, DisabledConnector>,
+}
+
+impl Entries {
+    fn disabled_by_scheme(&self, scheme: &str) -> Option<&DisabledConnector> {
+        self.disabled.values().find(|d| d.url_schemes.contains(&scheme))
+    }
 }
 
 /// The connectors known to a program. Cheap to clone; clones share entries.
@@ -78,8 +66,7 @@ impl Registry {
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Entries> {
         self.entries
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .read_unpoisoned()
     }
 
     /// Register a connector under its type, aliases and URL schemes; a later registration of
@@ -87,8 +74,7 @@ impl Registry {
     pub fn register(&self, connector: Arc<dyn Connector>) {
         let mut entries = self
             .entries
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+            .write_unpoisoned();
         let ty = connector.connection_type();
         for name in std::iter::once(ty).chain(connector.aliases().iter().copied()) {
             entries
@@ -97,6 +83,17 @@ impl Registry {
         }
         for scheme in connector.url_schemes() {
             entries.by_scheme.insert(scheme.to_ascii_lowercase(), ty);
+        }
+    }
+
+    /// Remember a connector this build leaves out, so that its type, aliases and URL schemes
+    /// resolve and asking for it names the feature to enable. A connector registered under
+    /// the same name wins.
+    pub fn register_disabled(&self, disabled: DisabledConnector) {
+        let mut entries = self.entries.write_unpoisoned();
+        for name in std::iter::once(disabled.connection_type).chain(disabled.aliases.iter().copied())
+        {
+            entries.disabled.insert(name.to_ascii_lowercase(), disabled);
         }
     }
 
@@ -118,54 +115,53 @@ impl Registry {
         self.read().by_name.contains_key(&name.to_ascii_lowercase())
     }
 
-    /// The canonical type of a registered or first-party type or alias.
+    /// The canonical type of a registered or disabled type or alias.
     pub fn canonical_type(&self, name: &str) -> Option<&'static str> {
         let lower = name.to_ascii_lowercase();
-        if let Some(c) = self.read().by_name.get(&lower) {
+        let entries = self.read();
+        if let Some(c) = entries.by_name.get(&lower) {
             return Some(c.connection_type());
         }
-        FIRST_PARTY
-            .iter()
-            .find(|fp| fp.names.contains(&lower.as_str()))
-            .map(|fp| fp.ty)
+        entries.disabled.get(&lower).map(|d| d.connection_type)
     }
 
     /// The type implied by a URL scheme (`sqlite`, `postgres+asyncpg`...), registered or
-    /// first-party.
+    /// disabled.
     pub fn type_for_scheme(&self, scheme: &str) -> Option<&'static str> {
         let base = scheme
             .split('+')
             .next()
             .unwrap_or(scheme)
             .to_ascii_lowercase();
-        if let Some(ty) = self.read().by_scheme.get(&base) {
+        let entries = self.read();
+        if let Some(ty) = entries.by_scheme.get(&base) {
             return Some(ty);
         }
-        FIRST_PARTY
-            .iter()
-            .find(|fp| fp.schemes.contains(&base.as_str()))
-            .map(|fp| fp.ty)
+        entries
+            .disabled_by_scheme(&base)
+            .map(|d| d.connection_type)
     }
 
     /// The connector for a type or alias.
     ///
     /// # Errors
-    /// [`ErrorKind::FeatureDisabled`] naming the cargo feature for a first-party type that this
-    /// build leaves out; [`ErrorKind::UnknownType`] listing the registered types otherwise.
+    /// [`ErrorKind::FeatureDisabled`] naming the cargo feature for a type that this build
+    /// leaves out ([`Registry::register_disabled`]); [`ErrorKind::UnknownType`] listing the registered types otherwise.
     pub fn get(&self, name: &str) -> Result<Arc<dyn Connector>> {
         let lower = name.to_ascii_lowercase();
-        if let Some(c) = self.read().by_name.get(&lower) {
-            return Ok(c.clone());
-        }
-        if let Some(fp) = FIRST_PARTY
-            .iter()
-            .find(|fp| fp.names.contains(&lower.as_str()))
-        {
+        let disabled = {
+            let entries = self.read();
+            if let Some(c) = entries.by_name.get(&lower) {
+                return Ok(c.clone());
+            }
+            entries.disabled.get(&lower).copied()
+        };
+        if let Some(d) = disabled {
             return Err(Error::new(
                 ErrorKind::FeatureDisabled,
                 format!(
                     "the `{}` connector is not in this build; enable the dataconn cargo feature {}",
-                    fp.ty, fp.feature
+                    d.connection_type, d.feature
                 ),
             ));
         }
@@ -193,7 +189,14 @@ mod tests {
 
     #[test]
     fn a_first_party_type_not_registered_names_its_feature() {
-        let err = Registry::new()
+        let registry = Registry::new();
+        registry.register_disabled(DisabledConnector {
+            connection_type: "gsheets",
+            aliases: &["gsheet", "google-sheets"],
+            url_schemes: &[],
+            feature: "gsheets",
+        });
+        let err = registry
             .get("google-sheets")
             .err()
             .expect("not registered");

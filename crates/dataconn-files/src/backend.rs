@@ -122,8 +122,7 @@ impl FilesConnection {
 
     fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
         self.state
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .read_unpoisoned()
     }
 
     pub(crate) fn stores(&self) -> Arc<Stores> {
@@ -289,7 +288,7 @@ impl FilesConnection {
         let location = self.resolve(path).map_err(|e| self.fail(e))?;
         let result =
             crate::write::write_table(&location, table, format, &self.credential_source()).await;
-        self.scope().invalidated().await;
+        self.scope().invalidate().await;
         result.map_err(|e| self.fail(e))
     }
 
@@ -301,7 +300,7 @@ impl FilesConnection {
         let location = self.resolve(path).map_err(|e| self.fail(e))?;
         let result =
             crate::write::put_bytes(&location, bytes.into(), &self.credential_source()).await;
-        self.scope().invalidated().await;
+        self.scope().invalidate().await;
         result.map_err(|e| self.fail(e))
     }
 
@@ -312,7 +311,7 @@ impl FilesConnection {
     pub async fn delete(&self, path: &str) -> Result<()> {
         let location = self.resolve(path).map_err(|e| self.fail(e))?;
         let result = location.store.delete(&location.path).await;
-        self.scope().invalidated().await;
+        self.scope().invalidate().await;
         match result {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.fail(object_error(e, &location.url, &self.credential_source()))),
@@ -397,8 +396,7 @@ impl Connection for FilesConnection {
         let settings = self.stores().settings().clone();
         let fresh = Arc::new(Stores::new(settings)?);
         self.state
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .write_unpoisoned()
             .stores = fresh;
         Ok(())
     }
@@ -407,9 +405,8 @@ impl Connection for FilesConnection {
         let stores = Arc::new(Stores::new(settings(&config)?)?);
         let mut state = self
             .state
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        state.cache.invalidate();
+            .write_unpoisoned();
+        state.cache.invalidate_in_background();
         state.cache = state.cache.rescope(&config.identity());
         #[cfg(feature = "query")]
         {
@@ -425,7 +422,7 @@ impl Connection for FilesConnection {
     }
 
     fn clear_cache(&self) {
-        self.scope().invalidate();
+        self.scope().invalidate_in_background();
     }
 
     fn as_read(&self) -> Option<&dyn ReadTable> {

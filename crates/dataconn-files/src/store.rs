@@ -211,8 +211,7 @@ impl Stores {
         let key = display_url(bucket);
         let mut built = self
             .built
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+            .lock_unpoisoned();
         if let Some(store) = built.get(&key) {
             return Ok(store.clone());
         }

@@ -247,8 +247,7 @@ impl std::fmt::Debug for GSheetsConnection {
 impl GSheetsConnection {
     fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
         self.state
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .read_unpoisoned()
     }
 
     pub(crate) fn fail(&self, err: Error) -> Error {
@@ -367,7 +366,7 @@ impl GSheetsConnection {
             ))
         })?;
         let result = write(api, sheet).await;
-        cache.invalidated().await;
+        cache.invalidate().await;
         result.map_err(|e| self.fail(e))
     }
 
@@ -427,9 +426,8 @@ impl Connection for GSheetsConnection {
         let api = api_for(&settings).await.map_err(scrub)?;
         let mut state = self
             .state
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        state.cache.invalidate();
+            .write_unpoisoned();
+        state.cache.invalidate_in_background();
         state.cache = state.cache.rescope(&config.identity());
         state.settings = settings;
         state.api = api;
@@ -442,7 +440,7 @@ impl Connection for GSheetsConnection {
     }
 
     fn clear_cache(&self) {
-        self.read_state().cache.invalidate();
+        self.read_state().cache.invalidate_in_background();
     }
 
     fn as_read(&self) -> Option<&dyn ReadTable> {

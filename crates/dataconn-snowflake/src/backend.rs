@@ -138,8 +138,7 @@ impl SnowflakeConnection {
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
         self.state
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .read_unpoisoned()
     }
 
     pub(crate) fn fail(&self, err: Error) -> Error {
@@ -205,7 +204,7 @@ impl SnowflakeConnection {
     pub async fn execute(&self, sql: &str, params: Params) -> Result<u64> {
         let result = self.run(sql, &params).await;
         let scope = self.read().cache.clone();
-        scope.invalidated().await;
+        scope.invalidate().await;
         let data = result.map_err(|e| self.fail(e))?;
         self.affected(data).await
     }
@@ -316,9 +315,8 @@ impl Connection for SnowflakeConnection {
         let old = {
             let mut state = self
                 .state
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            state.cache.invalidate();
+                .write_unpoisoned();
+            state.cache.invalidate_in_background();
             state.cache = state.cache.rescope(&config.identity());
             state.ttl = ttl;
             state.query_timeout = query_timeout;
@@ -337,7 +335,7 @@ impl Connection for SnowflakeConnection {
     }
 
     fn clear_cache(&self) {
-        self.read().cache.invalidate();
+        self.read().cache.invalidate_in_background();
     }
 
     fn as_query(&self) -> Option<&dyn Query> {

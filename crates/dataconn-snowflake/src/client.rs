@@ -510,8 +510,7 @@ impl Client {
     /// The query id of the last statement run, for Snowflake's query history.
     pub(crate) fn last_query_id(&self) -> Option<String> {
         self.last_query_id
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .lock_unpoisoned()
             .clone()
     }
 
@@ -700,8 +699,7 @@ impl Client {
             if query_id.is_some() {
                 *self
                     .last_query_id
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = query_id;
+                    .lock_unpoisoned() = query_id;
             }
             if !reply.success {
                 return Err(sql_error(reply));

@@ -235,7 +235,7 @@ impl SnowflakeConnection {
         options: &WriteOptions,
     ) -> Result<u64> {
         let result = self.write_batches(table, name, options).await;
-        dataconn_core::Query::cache_scope(self).invalidated().await;
+        dataconn_core::Query::cache_scope(self).invalidate().await;
         result.map_err(|e| self.fail(e))
     }
 

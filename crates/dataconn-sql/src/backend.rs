@@ -208,14 +208,12 @@ impl SqlConnection {
 
     fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
         self.state
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .read_unpoisoned()
     }
 
     fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, State> {
         self.state
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .write_unpoisoned()
     }
 
     pub(crate) fn settings(&self) -> Arc<Settings> {
@@ -321,7 +319,7 @@ impl SqlConnection {
     /// sharing the cache (writes do this by themselves).
     pub async fn invalidate(&self) {
         let scope = self.read_state().cache.clone();
-        scope.invalidated().await;
+        scope.invalidate().await;
     }
 }
 
@@ -357,7 +355,7 @@ impl Connection for SqlConnection {
         let settings = Arc::new(Settings::from_config(&config)?);
         let old = {
             let mut state = self.write_state();
-            state.cache.invalidate();
+            state.cache.invalidate_in_background();
             state.cache = state.cache.rescope(&config.identity());
             state.settings = settings;
             state.pool.take()
@@ -374,7 +372,7 @@ impl Connection for SqlConnection {
     }
 
     fn clear_cache(&self) {
-        self.read_state().cache.invalidate();
+        self.read_state().cache.invalidate_in_background();
     }
 
     fn as_query(&self) -> Option<&dyn Query> {

@@ -8,7 +8,9 @@
 //! assert!(logs.text().contains("hello"));
 //! ```
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
+
+use dataconn_core::raw::MutexExt;
 
 /// A shared buffer that a `tracing` `fmt` subscriber writes into. Cheap to clone.
 #[derive(Clone, Default, Debug)]
@@ -28,15 +30,14 @@ impl CapturedLogs {
 
     /// What was logged so far.
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
+        String::from_utf8_lossy(&self.0.lock_unpoisoned()).into_owned()
     }
 }
 
 impl std::io::Write for CapturedLogs {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .lock_unpoisoned()
             .extend_from_slice(buf);
         Ok(buf.len())
     }

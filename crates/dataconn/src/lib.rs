@@ -130,8 +130,7 @@ static DEFAULT: Mutex<Option<Connections>> = Mutex::new(None);
 /// [`ErrorKind::SecretsParse`] when a secrets file does not parse.
 pub fn connections() -> Result<Connections> {
     let mut slot = DEFAULT
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+        .lock_unpoisoned();
     if let Some(hub) = slot.as_ref() {
         return Ok(hub.clone());
     }
