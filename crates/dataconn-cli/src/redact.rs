@@ -1,8 +1,8 @@
 //! Showing secrets without showing secrets.
 //!
-//! Core decides what is secret (`dataconn::is_secret_key`, the one definition every part
+//! Core decides what is secret (`dataconn::raw::is_secret_key`, the one definition every part
 //! uses): a value under a secret key, or anywhere beneath one, prints as `***`; a string
-//! prints with the secrets of any URL in it masked (`dataconn::mask_url`); tables and arrays
+//! prints with the secrets of any URL in it masked (`dataconn::raw::mask_url`); tables and arrays
 //! print as `***` in one-line views.
 
 use toml::Value;
@@ -14,11 +14,11 @@ pub(crate) fn shown(dotted: &str, value: &Value) -> String {
         Some(rest) => rest.split_once('.').map_or("", |(_, keys)| keys),
         None => dotted,
     };
-    if keys.split('.').any(dataconn::is_secret_key) {
+    if keys.split('.').any(dataconn::raw::is_secret_key) {
         return "***".to_owned();
     }
     match value {
-        Value::String(s) => format!("{:?}", dataconn::mask_url(s)),
+        Value::String(s) => format!("{:?}", dataconn::raw::mask_url(s)),
         Value::Table(_) | Value::Array(_) => "***".to_owned(),
         other => other.to_string(),
     }

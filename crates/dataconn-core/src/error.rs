@@ -135,6 +135,19 @@ impl Error {
         Error::new(ErrorKind::Internal, message)
     }
 
+    /// The [`ErrorKind::FeatureDisabled`] error of `query()` over `what` (`"files"`,
+    /// `"worksheets"`) in a build without the embedded SQL engine; `crate_name` is the
+    /// connector crate whose `query` feature also enables it.
+    pub fn engine_disabled(what: &str, crate_name: &str) -> Self {
+        Error::new(
+            ErrorKind::FeatureDisabled,
+            format!(
+                "expected the SQL engine for query() over {what}, found it not in this build; \
+                 enable the cargo feature `query` of dataconn (or of {crate_name})"
+            ),
+        )
+    }
+
     /// Attach the underlying error.
     pub fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
         self.source = Some(Arc::new(source));

@@ -307,7 +307,6 @@ pub(crate) struct Settings {
     pub(crate) retries: usize,
     /// No retry starts after this long since the first attempt.
     pub(crate) retry_timeout: std::time::Duration,
-    pub(crate) sensitive: Vec<String>,
     /// Tables named for `query()`.
     pub(crate) tables: Vec<(String, NamedTable)>,
     /// `allow_outside_root`: paths may leave the root (default false: the root is a boundary).
@@ -499,7 +498,6 @@ pub(crate) fn settings(config: &ConnectionConfig) -> Result<Settings> {
         ttl,
         retries,
         retry_timeout,
-        sensitive: sensitive_values(config),
         tables,
         allow_outside_root,
         limits,
@@ -517,7 +515,7 @@ fn url_userinfo(text: &str) -> Option<&str> {
 /// Every value to mask: the core's list (secret keys, URL passwords) and the whole userinfo of
 /// any URL in the section (`root = "https://user:pw@host/..."`); `Error::scrub` masks the
 /// longest first.
-fn sensitive_values(config: &ConnectionConfig) -> Vec<String> {
+pub(crate) fn sensitive_values(config: &ConnectionConfig) -> Vec<String> {
     fn urls(table: &Table, out: &mut Vec<String>) {
         for value in table.values() {
             match value {

@@ -34,8 +34,9 @@
 //! | `azure` | Azure Blob Storage |
 //! | `query` | `query(sql)` on the embedded SQL engine (Apache DataFusion) |
 
-mod backend;
+mod connection;
 mod config;
+mod objects;
 mod decode;
 mod format;
 mod query;
@@ -45,7 +46,7 @@ mod write;
 
 use std::sync::Arc;
 
-pub use backend::{FilesConnection, FilesConnector, ObjectInfo};
+pub use connection::{FilesConnection, FilesConnector, ObjectInfo};
 pub use config::Protocol;
 use dataconn_core::Registry;
 pub use format::{Compression, Format};

@@ -12,20 +12,16 @@
 //! Without the feature, `query` is an error that names it.
 
 use async_trait::async_trait;
-use dataconn_core::{CacheScope, Params, Query, Result, Table, Ttl};
+use dataconn_core::{Params, Query, Result, Table, Ttl};
 
-use crate::backend::FilesConnection;
+use crate::connection::FilesConnection;
 
 #[async_trait]
 impl Query for FilesConnection {
     async fn fetch(&self, sql: &str, params: &Params) -> Result<Table> {
         engine::fetch(self, sql, params)
             .await
-            .map_err(|e| self.fail(e))
-    }
-
-    fn cache_scope(&self) -> CacheScope {
-        self.scope()
+            .map_err(|e| self.base.masked(e))
     }
 
     fn default_ttl(&self) -> Ttl {
@@ -35,22 +31,18 @@ impl Query for FilesConnection {
     async fn data_version(&self, sql: &str, params: &Params) -> Result<Vec<u8>> {
         engine::data_version(self, sql, params)
             .await
-            .map_err(|e| self.fail(e))
+            .map_err(|e| self.base.masked(e))
     }
 }
 
 #[cfg(not(feature = "query"))]
 mod engine {
-    use dataconn_core::{Error, ErrorKind, Params, Result, Table};
+    use dataconn_core::{Error, Params, Result, Table};
 
-    use crate::backend::FilesConnection;
+    use crate::connection::FilesConnection;
 
     fn disabled() -> Error {
-        Error::new(
-            ErrorKind::FeatureDisabled,
-            "expected the SQL engine for query() over files, found it not in this build; \
-             enable the cargo feature `query` of dataconn (or of dataconn-files)",
-        )
+        Error::engine_disabled("files", "dataconn-files")
     }
 
     pub(super) async fn fetch(_: &FilesConnection, _: &str, _: &Params) -> Result<Table> {
@@ -68,7 +60,7 @@ mod engine {
     use dataconn_engine::{FileFormat, FileSource, Prepared, TableName};
     use object_store::ObjectMeta;
 
-    use crate::backend::FilesConnection;
+    use crate::connection::FilesConnection;
     use crate::config::NamedTable;
     use crate::format::{Compression, Format};
     use crate::read::{object_version, objects};

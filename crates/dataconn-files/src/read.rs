@@ -10,7 +10,7 @@ use std::pin::Pin;
 use dataconn_core::{Error, ErrorKind, IntoTtl, Params, Result, Table, Ttl};
 use object_store::{ObjectMeta, ObjectStoreExt};
 
-use crate::backend::FilesConnection;
+use crate::connection::FilesConnection;
 use crate::config::Limits;
 use crate::decode;
 use crate::format::{Compression, Format, decompress};
@@ -282,7 +282,7 @@ pub(crate) async fn read_table(
         key_options.push(b'|');
         key_options.extend(object_version(location, meta).into_bytes());
     }
-    let scope = conn.scope();
+    let scope = conn.base.cache();
     let key = scope.key("read", path, &Params::new(), &key_options);
     scope
         .get_or_load(key, ttl, || {
@@ -390,7 +390,7 @@ impl<'a> IntoFuture for ReadRequest<'a> {
             if let Ok(t) = &result {
                 span.record("rows", t.num_rows());
             }
-            result.map_err(|e| conn.fail(e))
+            result.map_err(|e| conn.base.masked(e))
         })
     }
 }

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::path::Path as FsPath;
 use std::sync::{Arc, Mutex};
 
+use dataconn_core::raw::MutexExt;
 use dataconn_core::{Error, ErrorKind, Result};
 use futures::TryStreamExt;
 use object_store::path::Path;

@@ -30,6 +30,8 @@
 //!   [`default_registry`] and Streamlit's secrets locations; build your own hub with
 //!   [`Connections::builder`] for other files, a shared cache, or your own connectors.
 //! - [`blocking`] has the same calls for synchronous programs.
+//! - [`raw`] is for connector authors: the base every connection holds, the [`raw::Connector`]
+//!   trait, typed configs, cache scopes and the parameter rewriter.
 //! - Connector crates: [`sql`] (SQLite, PostgreSQL, MySQL), [`files`] (local, memory, S3,
 //!   GCS, Azure, HTTP; CSV, Parquet, JSON, Arrow).
 //!
@@ -49,18 +51,21 @@
 
 pub mod blocking;
 mod cache_config;
+mod first_party;
 
 pub use cache_config::cache_from;
 
 use std::sync::{Arc, Mutex};
 
 pub use dataconn_core::{
-    CacheLimit, CacheScope, CacheStats, ConnectContext, ConnectRequest, Connection,
-    ConnectionConfig, Connections, ConnectionsBuilder, Connector, ConnectorConfig, Dialect, Error,
-    ErrorKind, IntoTtl, Params, Query, QueryCache, QueryExt, QueryRequest, ReadTable, Registry,
-    Result, RetryPolicy, Rewritten, Secret, Secrets, SecretsSource, Table, Ttl, TypedConnection,
-    Value, downcast, is_secret_key, mask_url, parameter_names, params, rewrite, url_secrets,
+    CacheLimit, CacheStats, ConnectRequest, Connection, ConnectionConfig, Connections,
+    ConnectionsBuilder, Error, ErrorKind, IntoTtl, OptionValue, Options, Params, Query, QueryCache,
+    QueryExt, QueryRequest, ReadTable, Registry, Result, RetryPolicy, Secret, Secrets,
+    SecretsSource, Table, Ttl, TypedConnection, Value, downcast, parameter_names, params,
 };
+
+/// The author's kit: what a connector is built from (see `docs/writing-a-connector.md`).
+pub use dataconn_core::raw;
 
 /// The crates whose types appear in dataconn's API (Arrow, TOML).
 pub use dataconn_core::reexports;
@@ -101,9 +106,15 @@ pub mod redis {
     pub use dataconn_redis::*;
 }
 
-/// A registry holding every connector this build's features enable.
+/// A registry holding every connector this build's features enable; asking for one they
+/// leave out names the feature to enable.
 pub fn default_registry() -> Registry {
     let registry = Registry::new();
+    for (connector, enabled) in first_party::FIRST_PARTY {
+        if !enabled {
+            registry.register_disabled(*connector);
+        }
+    }
     #[cfg(feature = "_sql")]
     dataconn_sql::register(&registry);
     #[cfg(feature = "files")]
