@@ -17,7 +17,7 @@
 //! See `docs/connectors/gsheets.md`.
 
 mod auth;
-mod backend;
+mod connection;
 mod config;
 mod http;
 mod infer;
@@ -30,7 +30,7 @@ mod write;
 
 use std::sync::Arc;
 
-pub use backend::{GSheetsConnection, GSheetsConnector};
+pub use connection::{GSheetsConnection, GSheetsConnector};
 pub use config::GSheetsConfig;
 use dataconn_core::Registry;
 pub use read::{ReadRequest, Render, UseCols};

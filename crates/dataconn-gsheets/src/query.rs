@@ -13,20 +13,16 @@
 //! Without the feature, `query` is an error that names it.
 
 use async_trait::async_trait;
-use dataconn_core::{CacheScope, Params, Query, Result, Table, Ttl};
+use dataconn_core::{Params, Query, Result, Table, Ttl};
 
-use crate::backend::GSheetsConnection;
+use crate::connection::GSheetsConnection;
 
 #[async_trait]
 impl Query for GSheetsConnection {
     async fn fetch(&self, sql: &str, params: &Params) -> Result<Table> {
         engine::fetch(self, sql, params)
             .await
-            .map_err(|e| self.fail(e))
-    }
-
-    fn cache_scope(&self) -> CacheScope {
-        self.scope()
+            .map_err(|e| self.base.masked(e))
     }
 
     fn default_ttl(&self) -> Ttl {
@@ -36,16 +32,12 @@ impl Query for GSheetsConnection {
 
 #[cfg(not(feature = "query"))]
 mod engine {
-    use dataconn_core::{Error, ErrorKind, Params, Result, Table};
+    use dataconn_core::{Error, Params, Result, Table};
 
-    use crate::backend::GSheetsConnection;
+    use crate::connection::GSheetsConnection;
 
     pub(super) async fn fetch(_: &GSheetsConnection, _: &str, _: &Params) -> Result<Table> {
-        Err(Error::new(
-            ErrorKind::FeatureDisabled,
-            "expected the SQL engine for query() over worksheets, found it not in this build; \
-             enable the cargo feature `query` of dataconn (or of dataconn-gsheets)",
-        ))
+        Err(Error::engine_disabled("worksheets", "dataconn-gsheets"))
     }
 }
 
@@ -54,7 +46,7 @@ mod engine {
     use dataconn_core::{Error, ErrorKind, Params, Result, Table};
     use dataconn_engine::Engine;
 
-    use crate::backend::GSheetsConnection;
+    use crate::connection::GSheetsConnection;
     use crate::spreadsheet::WorksheetRef;
 
     pub(super) async fn fetch(

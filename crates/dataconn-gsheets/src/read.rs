@@ -6,7 +6,7 @@ use std::pin::Pin;
 
 use dataconn_core::{Error, ErrorKind, IntoTtl, Params, Result, Table, Ttl};
 
-use crate::backend::GSheetsConnection;
+use crate::connection::GSheetsConnection;
 use crate::spreadsheet::WorksheetRef;
 
 /// Which columns to keep: by header name, or by column letter (`"A"`, `"C:E"`).
@@ -129,12 +129,12 @@ impl<'a> IntoFuture for ReadRequest<'a> {
         Box::pin(async move {
             let conn = self.conn;
             let ttl = match self.ttl {
-                Some(ttl) => ttl.map_err(|e| conn.fail(e))?,
+                Some(ttl) => ttl.map_err(|e| conn.base.masked(e))?,
                 None => conn.default_ttl(),
             };
             let (source, scope) = conn
                 .source(self.options.worksheet.as_ref(), self.options.render)
-                .map_err(|e| conn.fail(e))?;
+                .map_err(|e| conn.base.masked(e))?;
             let key = scope.key(
                 "read",
                 &source.key(),
@@ -148,7 +148,7 @@ impl<'a> IntoFuture for ReadRequest<'a> {
                     shape(rows, &options)
                 })
                 .await
-                .map_err(|e| conn.fail(e))
+                .map_err(|e| conn.base.masked(e))
         })
     }
 }

@@ -310,8 +310,8 @@ impl Api {
 }
 
 /// The service-account key fields from the section, or from the JSON file it names.
-pub(crate) async fn account(key: &crate::backend::ServiceKey) -> Result<ServiceAccount> {
-    use crate::backend::ServiceKey;
+pub(crate) async fn account(key: &crate::connection::ServiceKey) -> Result<ServiceAccount> {
+    use crate::connection::ServiceKey;
     match key {
         ServiceKey::Fields {
             fields,

@@ -6,7 +6,7 @@ use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use dataconn_core::{Error, ErrorKind, Result, Table};
 use serde_json::Value as Json;
 
-use crate::backend::GSheetsConnection;
+use crate::connection::GSheetsConnection;
 use crate::spreadsheet::{SpreadsheetRef, WorksheetRef};
 
 /// A table's rows as cells: numbers and booleans as values, NULL as an empty cell, the rest as
@@ -187,12 +187,12 @@ impl GSheetsConnection {
     ) -> Result<SpreadsheetRef> {
         let (api, _, _) = self.writer()?;
         let mut rows = vec![header(table)];
-        rows.extend(cells(table).map_err(|e| self.fail(e))?);
+        rows.extend(cells(table).map_err(|e| self.base.masked(e))?);
         // One request creates the spreadsheet with its cells: a failure leaves none half made.
         let id = api
             .create_spreadsheet(title, worksheet, &rows, table.num_columns())
             .await
-            .map_err(|e| self.fail(e))?;
+            .map_err(|e| self.base.masked(e))?;
         Ok(SpreadsheetRef { id, gid: None })
     }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
+use dataconn_core::raw::MutexExt;
 use dataconn_core::{Error, ErrorKind, Result, RetryPolicy, Table};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};

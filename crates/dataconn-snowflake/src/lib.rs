@@ -20,7 +20,7 @@
 //! retried with backoff; SQL errors with code, SQLSTATE and query id; `query_stream`;
 //! `write_table` with array bindings. See `docs/connectors/snowflake.md`.
 
-mod backend;
+mod connection;
 mod bind;
 mod client;
 mod config;
@@ -31,7 +31,7 @@ mod write;
 
 use std::sync::Arc;
 
-pub use backend::{SnowflakeConnection, SnowflakeConnector};
+pub use connection::{SnowflakeConnection, SnowflakeConnector};
 pub use config::SnowflakeConfig;
 use dataconn_core::Registry;
 pub use write::WriteOptions;

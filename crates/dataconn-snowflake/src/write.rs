@@ -11,7 +11,7 @@ use arrow::datatypes::{DataType, Field, Int64Type, TimeUnit};
 use dataconn_core::{Error, ErrorKind, Result, Table};
 use serde_json::{Map, Value, json};
 
-use crate::backend::SnowflakeConnection;
+use crate::connection::SnowflakeConnection;
 
 /// Bound values per INSERT by default: the official connector's inline array-binding threshold.
 const BINDS_PER_BATCH: usize = 65_280;
@@ -235,8 +235,8 @@ impl SnowflakeConnection {
         options: &WriteOptions,
     ) -> Result<u64> {
         let result = self.write_batches(table, name, options).await;
-        dataconn_core::Query::cache_scope(self).invalidate().await;
-        result.map_err(|e| self.fail(e))
+        self.base.cache().invalidate().await;
+        result.map_err(|e| self.base.masked(e))
     }
 
     async fn write_batches(

@@ -1,12 +1,13 @@
 //! Building a [`GSheetsConnection`], and what it holds.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use dataconn_core::raw::{Base, CacheScope, ConnectContext, ConnectionBase, Connector};
 use dataconn_core::{
-    CacheScope, ConnectContext, Connection, ConnectionConfig, Connector, Error, ErrorKind,
-    ReadTable, Result, Table, Ttl, TypedConnection,
+    Connection, ConnectionConfig, Error, ErrorKind, ReadTable, Result, Table, Ttl,
+    TypedConnection,
 };
 use url::Url;
 
@@ -36,21 +37,11 @@ impl Connector for GSheetsConnector {
 
     async fn connect(&self, ctx: ConnectContext) -> Result<Arc<dyn Connection>> {
         install_crypto_provider();
-        let name = ctx.config.name().to_owned();
-        let sensitive = ctx.config.sensitive_values();
-        let settings = Settings::from_config(&ctx.config)
-            .map_err(|e| e.with_connection(&name, crate::TYPE).scrub(&sensitive))?;
-        let api = api_for(&settings)
+        let state = State::build(&ctx.config)
             .await
-            .map_err(|e| e.with_connection(&name, crate::TYPE).scrub(&sensitive))?;
+            .map_err(|e| e.with_connection(ctx.config.name(), crate::TYPE))?;
         Ok(Arc::new(GSheetsConnection {
-            name,
-            state: RwLock::new(State {
-                settings,
-                api,
-                cache: ctx.cache,
-                sensitive,
-            }),
+            base: ConnectionBase::new(&ctx, state),
         }))
     }
 }
@@ -173,11 +164,20 @@ fn install_crypto_provider() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
-struct State {
+/// What a section's options build; replaced whole on reconfigure.
+pub(crate) struct State {
     settings: Settings,
     api: Option<Arc<Api>>,
-    cache: CacheScope,
-    sensitive: Vec<String>,
+}
+
+impl State {
+    /// The settings and, for a service account, the API client; errors masked.
+    async fn build(config: &ConnectionConfig) -> Result<State> {
+        let masked = |e: Error| e.scrub(&config.sensitive_values());
+        let settings = Settings::from_config(config).map_err(masked)?;
+        let api = api_for(&settings).await.map_err(masked)?;
+        Ok(State { settings, api })
+    }
 }
 
 /// Where a worksheet's cells come from.
@@ -231,32 +231,14 @@ impl Source {
 }
 
 /// A Google Sheets connection: worksheets read as cached Arrow tables.
+#[derive(Debug)]
 pub struct GSheetsConnection {
-    name: String,
-    state: RwLock<State>,
-}
-
-impl std::fmt::Debug for GSheetsConnection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GSheetsConnection")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
+    pub(crate) base: ConnectionBase<State>,
 }
 
 impl GSheetsConnection {
-    fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        self.state
-            .read_unpoisoned()
-    }
-
-    pub(crate) fn fail(&self, err: Error) -> Error {
-        err.with_connection(&self.name, crate::TYPE)
-            .scrub(&self.read_state().sensitive)
-    }
-
     pub(crate) fn default_ttl(&self) -> Ttl {
-        self.read_state().settings.ttl
+        self.base.state().settings.ttl
     }
 
     /// Read a worksheet (a gid such as `"#gid=123"` or `123u64`) as a table: `.header(..)`,
@@ -277,7 +259,9 @@ impl GSheetsConnection {
         worksheet: Option<&WorksheetRef>,
         render: Render,
     ) -> Result<(Source, CacheScope)> {
-        let state = self.read_state();
+        self.base.check_open()?;
+        // The cache is read under the state's guard, so both belong to the same options.
+        let state = self.base.state();
         let s = &state.settings;
         let sheet = s.spreadsheet.as_ref().ok_or_else(|| {
             Error::new(
@@ -296,7 +280,7 @@ impl GSheetsConnection {
                 worksheet,
                 render,
             };
-            return Ok((source, state.cache.clone()));
+            return Ok((source, self.base.cache()));
         }
         if render != Render::Formatted {
             return Err(Error::new(
@@ -324,32 +308,29 @@ impl GSheetsConnection {
             http: s.http.clone(),
             url: crate::public::export_url(&s.public_base, sheet, gid)?,
         };
-        Ok((source, state.cache.clone()))
+        Ok((source, self.base.cache()))
     }
 
     /// Whether this connection reads a public sheet (no service account).
     #[cfg_attr(not(feature = "query"), allow(dead_code))]
     pub(crate) fn is_public(&self) -> bool {
-        self.read_state().api.is_none()
-    }
-
-    pub(crate) fn scope(&self) -> CacheScope {
-        self.read_state().cache.clone()
+        self.base.state().api.is_none()
     }
 
     /// The service account's API hub, the configured spreadsheet and the cache scope; a public
     /// sheet is refused with what to configure.
     pub(crate) fn writer(&self) -> Result<(Arc<Api>, Option<SpreadsheetRef>, CacheScope)> {
-        let state = self.read_state();
+        self.base.check_open()?;
+        let state = self.base.state();
         let Some(api) = state.api.clone() else {
-            return Err(self.fail(Error::new(
+            return Err(self.base.masked(Error::new(
                 ErrorKind::Unsupported,
                 "expected a service account to write, found a public sheet: a sheet shared by \
                  link can only be read. Add a service-account key to the section and share \
                  the spreadsheet with its client_email as Editor",
             )));
         };
-        Ok((api, state.settings.spreadsheet.clone(), state.cache.clone()))
+        Ok((api, state.settings.spreadsheet.clone(), self.base.cache()))
     }
 
     /// Run a write on the configured spreadsheet as the service account, then drop this
@@ -360,14 +341,14 @@ impl GSheetsConnection {
     {
         let (api, sheet, cache) = self.writer()?;
         let sheet = sheet.ok_or_else(|| {
-            self.fail(Error::new(
+            self.base.masked(Error::new(
                 ErrorKind::MissingKey,
                 "expected `spreadsheet` (a URL or an ID) in the connection's section, found none",
             ))
         })?;
         let result = write(api, sheet).await;
         cache.invalidate().await;
-        result.map_err(|e| self.fail(e))
+        result.map_err(|e| self.base.masked(e))
     }
 
     /// The worksheets of the configured spreadsheet as (gid, title), in tab order (service
@@ -377,17 +358,18 @@ impl GSheetsConnection {
     /// [`ErrorKind::Unsupported`] for a public sheet; Google's refusal otherwise.
     pub async fn worksheets(&self) -> Result<Vec<(u64, String)>> {
         let (api, sheet) = {
-            let state = self.read_state();
+            self.base.check_open()?;
+            let state = self.base.state();
             (state.api.clone(), state.settings.spreadsheet.clone())
         };
         let (Some(api), Some(sheet)) = (api, sheet) else {
-            return Err(self.fail(Error::new(
+            return Err(self.base.masked(Error::new(
                 ErrorKind::Unsupported,
                 "expected a service account and a `spreadsheet` to list worksheets, found a \
                  public sheet or no spreadsheet",
             )));
         };
-        api.worksheets(&sheet).await.map_err(|e| self.fail(e))
+        api.worksheets(&sheet).await.map_err(|e| self.base.masked(e))
     }
 }
 
@@ -397,12 +379,8 @@ impl TypedConnection for GSheetsConnection {
 
 #[async_trait]
 impl Connection for GSheetsConnection {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn connection_type(&self) -> &str {
-        crate::TYPE
+    fn base(&self) -> &dyn Base {
+        &self.base
     }
 
     async fn health_check(&self) -> Result<()> {
@@ -413,34 +391,12 @@ impl Connection for GSheetsConnection {
             .map(|_| ())
     }
 
-    async fn reset(&self) -> Result<()> {
-        Ok(())
-    }
-
     async fn reconfigure(&self, config: ConnectionConfig) -> Result<()> {
-        let scrub = |e: Error| {
-            e.with_connection(&self.name, crate::TYPE)
-                .scrub(&config.sensitive_values())
-        };
-        let settings = Settings::from_config(&config).map_err(scrub)?;
-        let api = api_for(&settings).await.map_err(scrub)?;
-        let mut state = self
-            .state
-            .write_unpoisoned();
-        state.cache.invalidate_in_background();
-        state.cache = state.cache.rescope(&config.identity());
-        state.settings = settings;
-        state.api = api;
-        state.sensitive = config.sensitive_values();
+        let state = State::build(&config)
+            .await
+            .map_err(|e| e.with_connection(config.name(), crate::TYPE))?;
+        self.base.reconfigure(&config, state);
         Ok(())
-    }
-
-    async fn close(&self) -> Result<()> {
-        Ok(())
-    }
-
-    fn clear_cache(&self) {
-        self.read_state().cache.invalidate_in_background();
     }
 
     fn as_read(&self) -> Option<&dyn ReadTable> {

@@ -1,14 +1,14 @@
 //! Building a [`SnowflakeConnection`].
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::array::RecordBatch;
 use async_trait::async_trait;
+use dataconn_core::raw::{Base, ConnectContext, ConnectionBase, Connector, Dialect, rewrite};
 use dataconn_core::{
-    CacheScope, ConnectContext, Connection, ConnectionConfig, Connector, Dialect, Error, ErrorKind,
-    Params, Query, Result, Table, Ttl, TypedConnection, rewrite,
+    Connection, ConnectionConfig, Error, ErrorKind, Params, Query, Result, Table, Ttl,
+    TypedConnection,
 };
 
 use futures::stream::{BoxStream, StreamExt};
@@ -48,27 +48,17 @@ fn duration(value: Option<&toml::Value>, default: Option<Duration>) -> Option<Du
     value.and_then(crate::config::positive_duration).or(default)
 }
 
-struct State {
+/// What a section's options build; replaced whole on reconfigure.
+pub(crate) struct State {
     client: Arc<Client>,
-    cache: CacheScope,
     ttl: Ttl,
     query_timeout: Duration,
-    sensitive: Vec<String>,
 }
 
 /// A Snowflake session: cached Arrow queries, writes, named parameters as typed bindings.
+#[derive(Debug)]
 pub struct SnowflakeConnection {
-    name: String,
-    state: RwLock<State>,
-    closed: AtomicBool,
-}
-
-impl std::fmt::Debug for SnowflakeConnection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SnowflakeConnection")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
+    pub(crate) base: ConnectionBase<State>,
 }
 
 /// `network_timeout` when not given: a query (with its polls) may take an hour.
@@ -114,46 +104,28 @@ fn build(config: &ConnectionConfig) -> Result<(Client, Ttl, Duration)> {
 
 impl SnowflakeConnection {
     async fn connect(ctx: ConnectContext) -> Result<SnowflakeConnection> {
-        let name = ctx.config.name().to_owned();
-        let sensitive = ctx.config.sensitive_values();
         let (client, ttl, query_timeout) = build(&ctx.config)?;
-        let client = client.start();
+        let conn = SnowflakeConnection {
+            base: ConnectionBase::new(
+                &ctx,
+                State {
+                    client: client.start(),
+                    ttl,
+                    query_timeout,
+                },
+            ),
+        };
         // Log in now, so that bad credentials fail here.
-        client
+        conn.client()?
             .session()
             .await
-            .map_err(|e| e.with_connection(&name, crate::TYPE).scrub(&sensitive))?;
-        Ok(SnowflakeConnection {
-            name,
-            state: RwLock::new(State {
-                client,
-                cache: ctx.cache,
-                ttl,
-                query_timeout,
-                sensitive,
-            }),
-            closed: AtomicBool::new(false),
-        })
-    }
-
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        self.state
-            .read_unpoisoned()
-    }
-
-    pub(crate) fn fail(&self, err: Error) -> Error {
-        err.with_connection(&self.name, crate::TYPE)
-            .scrub(&self.read().sensitive)
+            .map_err(|e| conn.base.masked(e))?;
+        Ok(conn)
     }
 
     pub(crate) fn client(&self) -> Result<Arc<Client>> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(self.fail(Error::new(
-                ErrorKind::Closed,
-                "expected an open connection, found it closed",
-            )));
-        }
-        Ok(self.read().client.clone())
+        self.base.check_open()?;
+        Ok(self.base.state().client.clone())
     }
 
     pub(crate) async fn run(&self, sql: &str, params: &Params) -> Result<crate::client::QueryData> {
@@ -183,7 +155,7 @@ impl SnowflakeConnection {
         work: impl std::future::Future<Output = Result<T>>,
         what: &str,
     ) -> Result<T> {
-        let timeout = self.read().query_timeout;
+        let timeout = self.base.state().query_timeout;
         tokio::time::timeout(timeout, work).await.map_err(|_| {
             Error::new(
                 ErrorKind::Timeout,
@@ -203,9 +175,8 @@ impl SnowflakeConnection {
     /// query id.
     pub async fn execute(&self, sql: &str, params: Params) -> Result<u64> {
         let result = self.run(sql, &params).await;
-        let scope = self.read().cache.clone();
-        scope.invalidate().await;
-        let data = result.map_err(|e| self.fail(e))?;
+        self.base.cache().invalidate().await;
+        let data = result.map_err(|e| self.base.masked(e))?;
         self.affected(data).await
     }
 
@@ -215,7 +186,7 @@ impl SnowflakeConnection {
         let dml = data
             .statement_type_id
             .is_some_and(|t| (12_288..16_384).contains(&t));
-        let table = self.client()?.table(data).await.map_err(|e| self.fail(e))?;
+        let table = self.client()?.table(data).await.map_err(|e| self.base.masked(e))?;
         let mut affected = 0u64;
         if dml && let Some(batch) = table.batches().first() {
             for column in batch.columns() {
@@ -241,12 +212,8 @@ impl SnowflakeConnection {
         sql: &str,
         params: Params,
     ) -> Result<BoxStream<'static, Result<RecordBatch>>> {
-        let data = self.run(sql, &params).await.map_err(|e| self.fail(e))?;
-        let fail = {
-            let name = self.name.clone();
-            let sensitive = self.read().sensitive.clone();
-            move |e: Error| e.with_connection(&name, crate::TYPE).scrub(&sensitive)
-        };
+        let data = self.run(sql, &params).await.map_err(|e| self.base.masked(e))?;
+        let fail = self.base.masker();
         let parts = self.client()?.parts(data);
         Ok(parts
             .map(move |part| match part {
@@ -271,13 +238,13 @@ impl SnowflakeConnection {
         self.client()?
             .raw_post(path, &body)
             .await
-            .map_err(|e| self.fail(e))
+            .map_err(|e| self.base.masked(e))
     }
 
     /// The query id of the last statement this connection ran (for Snowflake's query history);
     /// a cached result runs nothing.
     pub fn last_query_id(&self) -> Option<String> {
-        self.read().client.last_query_id()
+        self.base.state().client.last_query_id()
     }
 
     /// Start a cached query: `.param(..)`, `.ttl(..)`, then `.await`.
@@ -292,12 +259,8 @@ impl TypedConnection for SnowflakeConnection {
 
 #[async_trait]
 impl Connection for SnowflakeConnection {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn connection_type(&self) -> &str {
-        crate::TYPE
+    fn base(&self) -> &dyn Base {
+        &self.base
     }
 
     async fn health_check(&self) -> Result<()> {
@@ -312,30 +275,22 @@ impl Connection for SnowflakeConnection {
 
     async fn reconfigure(&self, config: ConnectionConfig) -> Result<()> {
         let (client, ttl, query_timeout) = build(&config)?;
-        let old = {
-            let mut state = self
-                .state
-                .write_unpoisoned();
-            state.cache.invalidate_in_background();
-            state.cache = state.cache.rescope(&config.identity());
-            state.ttl = ttl;
-            state.query_timeout = query_timeout;
-            state.sensitive = config.sensitive_values();
-            std::mem::replace(&mut state.client, client.start())
+        let old = self.base.state().client.clone();
+        let state = State {
+            client: client.start(),
+            ttl,
+            query_timeout,
         };
+        self.base.reconfigure(&config, state);
         old.close().await;
         Ok(())
     }
 
     async fn close(&self) -> Result<()> {
-        self.closed.store(true, Ordering::Release);
-        let client = self.read().client.clone();
+        self.base.close();
+        let client = self.base.state().client.clone();
         client.close().await;
         Ok(())
-    }
-
-    fn clear_cache(&self) {
-        self.read().cache.invalidate_in_background();
     }
 
     fn as_query(&self) -> Option<&dyn Query> {
@@ -346,21 +301,17 @@ impl Connection for SnowflakeConnection {
 #[async_trait]
 impl Query for SnowflakeConnection {
     async fn fetch(&self, sql: &str, params: &Params) -> Result<Table> {
-        let data = self.run(sql, params).await.map_err(|e| self.fail(e))?;
+        let data = self.run(sql, params).await.map_err(|e| self.base.masked(e))?;
         tracing::debug!(query_id = ?data.query_id, "snowflake query finished");
         // The result's chunks are downloaded within the same `network_timeout`.
         let client = self.client()?;
         self.within(client.table(data), "the download of the result's chunks")
             .await
-            .map_err(|e| self.fail(e))
-    }
-
-    fn cache_scope(&self) -> CacheScope {
-        self.read().cache.clone()
+            .map_err(|e| self.base.masked(e))
     }
 
     fn default_ttl(&self) -> Ttl {
-        self.read().ttl
+        self.base.state().ttl
     }
 }
 
