@@ -87,6 +87,21 @@ impl<S> ConnectionBase<S> {
         self.state.write_unpoisoned()
     }
 
+    /// A write to the state: fail if closed, run `change` on the state, then drop the
+    /// connection's cached reads (in every process sharing the cache).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Closed`] after [`ConnectionBase::close`]; nothing is changed then.
+    pub async fn write<R>(&self, change: impl FnOnce(&mut S) -> R + Send) -> Result<R>
+    where
+        S: Send + Sync,
+    {
+        self.check_open()?;
+        let out = change(&mut self.state.write_unpoisoned());
+        self.cache().invalidate().await;
+        Ok(out)
+    }
+
     /// Take new options: `state` replaces the old one, the masks follow `config`, and the
     /// cache moves to the new identity after the old scope's results are dropped.
     pub fn reconfigure(&self, config: &ConnectionConfig, state: S) {
@@ -216,6 +231,35 @@ mod tests {
         let err = (base.masker())(Error::new(ErrorKind::Query, "hunter2 again"));
         assert!(!err.to_string().contains("hunter2"), "{err}");
         assert!(!format!("{base:?}").contains("hunter2"));
+    }
+
+    #[tokio::test]
+    async fn a_write_changes_the_state_and_drops_cached_reads() {
+        use std::sync::atomic::AtomicUsize;
+        let base = ConnectionBase::new(&ctx(""), Vec::<i64>::new());
+        let loads = AtomicUsize::new(0);
+        let read = || async {
+            let scope = base.cache();
+            let key = scope.key("query", "q", &crate::Params::new(), &[]);
+            let load = || async {
+                loads.fetch_add(1, Ordering::SeqCst);
+                Ok(crate::Table::empty(std::sync::Arc::new(
+                    arrow::datatypes::Schema::empty(),
+                )))
+            };
+            scope.get_or_load(key, crate::Ttl::Forever, load).await.unwrap();
+        };
+        read().await;
+        read().await;
+        assert_eq!(loads.load(Ordering::SeqCst), 1, "the second read is a hit");
+        base.write(|numbers| numbers.push(1)).await.unwrap();
+        assert_eq!(*base.state(), [1]);
+        read().await;
+        assert_eq!(loads.load(Ordering::SeqCst), 2, "the write dropped the cached read");
+        base.close();
+        let err = base.write(|numbers| numbers.push(2)).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Closed);
+        assert_eq!(*base.state(), [1], "a closed base changes nothing");
     }
 
     #[test]

@@ -26,12 +26,14 @@ pub type OptionValue = toml::Value;
 
 /// A connector's typed configuration.
 ///
-/// Implement it on a `#[derive(Deserialize)]` struct; list every accepted key (aliases
-/// included) in `KEYS`, and put cross-key checks (such as "either `url` or `host`") in
-/// `validate`.
+/// Implement it on a `#[derive(Deserialize)]` struct (`impl ConnectorConfig for MyConfig {}`
+/// is enough: the accepted keys are the struct's fields as serde names them). List the keys
+/// in `KEYS` only when serde's list is not all of them (aliases, flattened tables), and put
+/// cross-key checks (such as "either `url` or `host`") in `validate`.
 pub trait ConnectorConfig: DeserializeOwned {
-    /// Every key the connector accepts at the top of its section.
-    const KEYS: &'static [&'static str];
+    /// Every key the connector accepts at the top of its section; empty (the default) means
+    /// the struct's field names as serde sees them.
+    const KEYS: &'static [&'static str] = &[];
 
     /// Problems serde cannot see, one sentence each; empty when the config is good.
     fn validate(&self, _config: &ConnectionConfig) -> Vec<String> {
@@ -155,10 +157,14 @@ impl ConnectionConfig {
     /// [`crate::ErrorKind::Config`] listing each unknown key (with a suggestion and its
     /// origin), the type error serde found, and the connector's own validation problems.
     pub fn parse<T: ConnectorConfig>(&self) -> Result<T> {
+        let keys = match T::KEYS {
+            [] => crate::fields::struct_fields::<T>().unwrap_or_default(),
+            keys => keys,
+        };
         let mut problems = Vec::new();
         for key in self.options.keys() {
-            if !T::KEYS.contains(&key.as_str()) {
-                let suggestion = closest(key, T::KEYS)
+            if !keys.contains(&key.as_str()) {
+                let suggestion = closest(key, keys)
                     .map(|k| format!("; did you mean `{k}`?"))
                     .unwrap_or_default();
                 problems.push(format!(
@@ -170,7 +176,7 @@ impl ConnectionConfig {
         let known: Table = self
             .options
             .iter()
-            .filter(|(k, _)| T::KEYS.contains(&k.as_str()))
+            .filter(|(k, _)| keys.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let parsed = match Value::Table(known).try_into::<T>() {
@@ -186,7 +192,7 @@ impl ConnectionConfig {
         match parsed {
             Some(parsed) if problems.is_empty() => Ok(parsed),
             _ => {
-                let mut accepted: Vec<&str> = T::KEYS.to_vec();
+                let mut accepted: Vec<&str> = keys.to_vec();
                 accepted.sort_unstable();
                 Err(Error::config(format!(
                     "invalid configuration for [connections.{}] ({} problem{}):\n  - {}\n\
@@ -296,6 +302,21 @@ mod tests {
                 vec![]
             }
         }
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Listed {
+        #[allow(dead_code)]
+        host: String,
+    }
+
+    impl ConnectorConfig for Listed {}
+
+    #[test]
+    fn keys_default_to_the_struct_fields() {
+        let err = config("hots = \"h\"\n").parse::<Listed>().unwrap_err();
+        assert!(err.message().contains("did you mean `host`?"), "{err}");
+        assert!(config("host = \"h\"\n").parse::<Listed>().is_ok());
     }
 
     fn config(text: &str) -> ConnectionConfig {

@@ -190,6 +190,39 @@ pub trait Connector: Send + Sync + 'static {
     async fn connect(&self, ctx: ConnectContext) -> Result<Arc<dyn Connection>>;
 }
 
+/// A [`Connector`] made of a type name and a connect function, for connectors with no
+/// aliases, URL schemes or fallback files: `registry.register(connector("mine", connect))`.
+pub fn connector<F, Fut>(connection_type: &'static str, connect: F) -> Arc<dyn Connector>
+where
+    F: Fn(ConnectContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Arc<dyn Connection>>> + Send + 'static,
+{
+    Arc::new(FnConnector {
+        connection_type,
+        connect,
+    })
+}
+
+struct FnConnector<F> {
+    connection_type: &'static str,
+    connect: F,
+}
+
+#[async_trait]
+impl<F, Fut> Connector for FnConnector<F>
+where
+    F: Fn(ConnectContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Arc<dyn Connection>>> + Send + 'static,
+{
+    fn connection_type(&self) -> &'static str {
+        self.connection_type
+    }
+
+    async fn connect(&self, ctx: ConnectContext) -> Result<Arc<dyn Connection>> {
+        (self.connect)(ctx).await
+    }
+}
+
 /// The SQL capability: run SQL with bound named parameters, get an Arrow [`Table`].
 #[async_trait]
 pub trait Query: Connection {
@@ -316,6 +349,8 @@ impl<'a, C: Query + ?Sized> QueryRequest<'a, C> {
         );
         async move {
             let started = Instant::now();
+            // A closed connection answers nothing, not even from the cache.
+            conn.base().check_open()?;
             let scope = conn.cache_scope();
             let version = conn.data_version(&self.sql, &self.params).await?;
             let result = match self.limit {

@@ -37,6 +37,7 @@ mod cache;
 mod config;
 mod connection;
 mod error;
+mod fields;
 mod hub;
 mod lock;
 pub mod ipc;
@@ -83,7 +84,7 @@ pub mod raw {
     pub use crate::cache::{CacheKey, CacheScope};
     pub use crate::config::{ConnectionConfig, ConnectorConfig, closest, public_scope};
     pub use crate::connection::{
-        ConnectContext, Connector, Query, ReadTable, TypedConnection, sql_fingerprint,
+        ConnectContext, Connector, Query, ReadTable, TypedConnection, connector, sql_fingerprint,
     };
     pub use crate::ipc;
     pub use crate::lock::{LockExt, MutexExt};
@@ -91,6 +92,7 @@ pub mod raw {
     pub use crate::redact::{is_secret_key, mask_url, url_secrets};
     pub use crate::shared::{GenerationBump, SharedTier};
     pub use crate::url_check::{http_url, url_for_messages};
+    pub use async_trait::async_trait;
 }
 
 /// Re-exports of the crates whose types appear in dataconn's API.

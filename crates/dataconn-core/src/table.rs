@@ -59,6 +59,28 @@ impl Table {
         }
     }
 
+    /// A table of one batch from named columns of equal length.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use arrow::array::{ArrayRef, Int64Array, StringArray};
+    ///
+    /// let table = dataconn_core::Table::from_columns([
+    ///     ("id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
+    ///     ("label", Arc::new(StringArray::from(vec!["one", "two"]))),
+    /// ])?;
+    /// assert_eq!((table.num_rows(), table.num_columns()), (2, 2));
+    /// # Ok::<(), dataconn_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::TypeConversion`] when the columns differ in length.
+    pub fn from_columns<N: AsRef<str>>(
+        columns: impl IntoIterator<Item = (N, ArrayRef)>,
+    ) -> Result<Table> {
+        Ok(Table::from_batch(RecordBatch::try_from_iter(columns)?))
+    }
+
     /// The Arrow schema.
     pub fn schema(&self) -> &SchemaRef {
         &self.schema

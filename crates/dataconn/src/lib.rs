@@ -57,6 +57,8 @@ pub use cache_config::cache_from;
 
 use std::sync::{Arc, Mutex};
 
+use dataconn_core::raw::MutexExt;
+
 pub use dataconn_core::{
     CacheLimit, CacheStats, ConnectRequest, Connection, ConnectionConfig, Connections,
     ConnectionsBuilder, Error, ErrorKind, IntoTtl, OptionValue, Options, Params, Query, QueryCache,
