@@ -14,6 +14,7 @@ use toml::{Table, Value};
 
 use crate::cache::hex;
 use crate::error::{Error, Result};
+use crate::problems::Problems;
 use crate::redact::collect_sensitive;
 use crate::secrets::Origin;
 
@@ -34,6 +35,13 @@ pub trait ConnectorConfig: DeserializeOwned {
     /// Every key the connector accepts at the top of its section; empty (the default) means
     /// the struct's field names as serde sees them.
     const KEYS: &'static [&'static str] = &[];
+
+    /// Whether `key`, not in the accepted keys, is accepted anyway: a connector that passes
+    /// options through to a library (driver options, say) says which here and collects them
+    /// with a `#[serde(flatten)]` table. The default accepts none.
+    fn accepts(_key: &str) -> bool {
+        false
+    }
 
     /// Problems serde cannot see, one sentence each; empty when the config is good.
     fn validate(&self, _config: &ConnectionConfig) -> Vec<String> {
@@ -161,53 +169,27 @@ impl ConnectionConfig {
             [] => crate::fields::struct_fields::<T>().unwrap_or_default(),
             keys => keys,
         };
-        let mut problems = Vec::new();
-        for key in self.options.keys() {
-            if !keys.contains(&key.as_str()) {
-                let suggestion = closest(key, keys)
-                    .map(|k| format!("; did you mean `{k}`?"))
-                    .unwrap_or_default();
-                problems.push(format!(
-                    "unknown key `{key}` ({}){suggestion}",
-                    self.origin(key)
-                ));
-            }
+        let mut problems = Problems::new(self);
+        let accepted = |key: &str| keys.contains(&key) || T::accepts(key);
+        for key in self.options.keys().filter(|k| !accepted(k)) {
+            problems.unknown_key(key, keys);
         }
         let known: Table = self
             .options
             .iter()
-            .filter(|(k, _)| keys.contains(&k.as_str()))
+            .filter(|(k, _)| accepted(k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let parsed = match Value::Table(known).try_into::<T>() {
-            Ok(parsed) => {
-                problems.extend(parsed.validate(self));
-                Some(parsed)
-            }
-            Err(e) => {
-                problems.push(self.describe_serde_error(&e));
-                None
-            }
-        };
-        match parsed {
-            Some(parsed) if problems.is_empty() => Ok(parsed),
-            _ => {
-                let mut accepted: Vec<&str> = keys.to_vec();
-                accepted.sort_unstable();
-                Err(Error::config(format!(
-                    "invalid configuration for [connections.{}] ({} problem{}):\n  - {}\n\
-                     accepted keys: {}; sources: {}",
-                    self.name,
-                    problems.len(),
-                    if problems.len() == 1 { "" } else { "s" },
-                    problems.join("\n  - "),
-                    accepted.join(", "),
-                    self.sources
-                ))
-                .with_connection(&self.name, &self.connection_type)
-                .scrub(&self.sensitive_values()))
-            }
+        let parsed = Value::Table(known)
+            .try_into::<T>()
+            .map_err(|e| self.describe_serde_error(&e));
+        match &parsed {
+            Ok(parsed) => parsed.validate(self).into_iter().for_each(|p| problems.push(p)),
+            Err(problem) => problems.push(problem.clone()),
         }
+        problems.finish(Some(keys))?;
+        // Not reached with an `Err`: its problem failed `finish` above.
+        parsed.map_err(Error::config)
     }
 
     fn describe_serde_error(&self, e: &toml::de::Error) -> String {
@@ -317,6 +299,33 @@ mod tests {
         let err = config("hots = \"h\"\n").parse::<Listed>().unwrap_err();
         assert!(err.message().contains("did you mean `host`?"), "{err}");
         assert!(config("host = \"h\"\n").parse::<Listed>().is_ok());
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct PassThrough {
+        #[allow(dead_code)]
+        driver: String,
+        #[serde(flatten)]
+        options: toml::Table,
+    }
+
+    impl ConnectorConfig for PassThrough {
+        const KEYS: &'static [&'static str] = &["driver"];
+        fn accepts(key: &str) -> bool {
+            key.starts_with("adbc.")
+        }
+    }
+
+    #[test]
+    fn keys_a_connector_accepts_pass_through_and_others_are_unknown() {
+        let parsed = config("driver = \"d\"\n\"adbc.x\" = 1\n")
+            .parse::<PassThrough>()
+            .unwrap();
+        assert_eq!(parsed.options.get("adbc.x").and_then(Value::as_integer), Some(1));
+        let err = config("driver = \"d\"\ndriverr = 1\n")
+            .parse::<PassThrough>()
+            .unwrap_err();
+        assert!(err.message().contains("unknown key `driverr`"), "{err}");
     }
 
     fn config(text: &str) -> ConnectionConfig {

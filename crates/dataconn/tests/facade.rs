@@ -198,3 +198,28 @@ async fn a_secrets_file_deleted_or_emptied_keeps_the_last_good_secrets() {
         still.health_check().await.unwrap();
     }
 }
+
+/// The guide quotes the example: every line of its Rust snippets stands in the example or in
+/// this harness, so the guide cannot drift from code that compiles and passes the suite.
+#[test]
+fn the_connector_guide_quotes_the_compiled_example() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let read = |path: &str| std::fs::read_to_string(format!("{root}/{path}")).unwrap();
+    let guide = read("docs/writing-a-connector.md");
+    let sources = [
+        read("examples/custom_connector/main.rs"),
+        read("crates/dataconn/tests/facade.rs"),
+    ];
+    let known = |line: &str| sources.iter().any(|s| s.lines().any(|l| l.trim() == line));
+    let mut snippets = 0;
+    for block in guide.split("```rust\n").skip(1) {
+        snippets += 1;
+        let code = block.split("```").next().unwrap_or_default();
+        for line in code.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            assert!(known(line), "the guide's line is not in the example: {line}");
+        }
+    }
+    assert!(snippets >= 6, "the guide quotes the example ({snippets} snippets)");
+    let lines = sources[0].lines().count();
+    assert!(lines < 100, "the example connector stays under 100 lines ({lines})");
+}
