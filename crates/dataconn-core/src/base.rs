@@ -102,15 +102,16 @@ impl<S> ConnectionBase<S> {
         Ok(out)
     }
 
-    /// Take new options: `state` replaces the old one, the masks follow `config`, and the
-    /// cache moves to the new identity after the old scope's results are dropped.
-    pub fn reconfigure(&self, config: &ConnectionConfig, state: S) {
+    /// Take new options: `state` replaces the old one (returned, for closing what it holds),
+    /// the masks follow `config`, and the cache moves to the new identity after the old
+    /// scope's results are dropped.
+    pub fn reconfigure(&self, config: &ConnectionConfig, state: S) -> S {
         let mut current = self.state.write_unpoisoned();
         let mut cache = self.cache.write_unpoisoned();
         cache.invalidate_in_background();
         *cache = cache.rescope(&config.identity());
         *self.masks.write_unpoisoned() = (self.mask_rule)(config);
-        *current = state;
+        std::mem::replace(&mut *current, state)
     }
 
     /// The cache scope of the connection now (a cheap handle).
@@ -247,7 +248,10 @@ mod tests {
                     arrow::datatypes::Schema::empty(),
                 )))
             };
-            scope.get_or_load(key, crate::Ttl::Forever, load).await.unwrap();
+            scope
+                .get_or_load(key, crate::Ttl::Forever, load)
+                .await
+                .unwrap();
         };
         read().await;
         read().await;
@@ -255,7 +259,11 @@ mod tests {
         base.write(|numbers| numbers.push(1)).await.unwrap();
         assert_eq!(*base.state(), [1]);
         read().await;
-        assert_eq!(loads.load(Ordering::SeqCst), 2, "the write dropped the cached read");
+        assert_eq!(
+            loads.load(Ordering::SeqCst),
+            2,
+            "the write dropped the cached read"
+        );
         base.close();
         let err = base.write(|numbers| numbers.push(2)).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Closed);
@@ -275,7 +283,11 @@ mod tests {
         let base = ConnectionBase::new(&ctx("password = \"old-secret\""), 1);
         let before = base.cache().id().to_owned();
         let fresh = ctx("password = \"new-secret\"");
-        base.reconfigure(&fresh.config, 2);
+        assert_eq!(
+            base.reconfigure(&fresh.config, 2),
+            1,
+            "the old state comes back"
+        );
         assert_eq!(*base.state(), 2);
         assert_ne!(base.cache().id(), before);
         let err = base.error(ErrorKind::Query, "new-secret");
@@ -290,8 +302,18 @@ mod tests {
         }
         let first = ctx("user = \"alice\"");
         let base = ConnectionBase::new(&first, ()).mask_with(everything, &first.config);
-        assert!(!base.error(ErrorKind::Query, "alice").to_string().contains("alice"));
+        assert!(
+            !base
+                .error(ErrorKind::Query, "alice")
+                .to_string()
+                .contains("alice")
+        );
         base.reconfigure(&ctx("user = \"bob\"").config, ());
-        assert!(!base.error(ErrorKind::Query, "bob").to_string().contains("bob"));
+        assert!(
+            !base
+                .error(ErrorKind::Query, "bob")
+                .to_string()
+                .contains("bob")
+        );
     }
 }

@@ -266,10 +266,7 @@ impl QueryCache {
     /// Handles with the same scope share entries and generation, so a write through one
     /// connection object is seen by every other object of the same identity.
     pub fn scope(&self, scope: &str) -> CacheScope {
-        let mut generations = self
-            .inner
-            .generations
-            .lock_unpoisoned();
+        let mut generations = self.inner.generations.lock_unpoisoned();
         let (scope, generation) = match generations.get_key_value(scope) {
             Some((k, g)) => (k.clone(), g.clone()),
             None => {
@@ -592,11 +589,7 @@ mod tests {
         for i in 0..10_000 {
             drop(cache.scope(&format!("sql:user{i}:1")));
         }
-        let held = cache
-            .inner
-            .generations
-            .lock_unpoisoned()
-            .len();
+        let held = cache.inner.generations.lock_unpoisoned().len();
         assert!(held <= 2 * PRUNE_FIRST_AT as usize, "{held} scopes held");
         let a = cache.scope("sql:a:1");
         let got = a

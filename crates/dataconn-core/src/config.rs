@@ -184,7 +184,10 @@ impl ConnectionConfig {
             .try_into::<T>()
             .map_err(|e| self.describe_serde_error(&e));
         match &parsed {
-            Ok(parsed) => parsed.validate(self).into_iter().for_each(|p| problems.push(p)),
+            Ok(parsed) => parsed
+                .validate(self)
+                .into_iter()
+                .for_each(|p| problems.push(p)),
             Err(problem) => problems.push(problem.clone()),
         }
         problems.finish(Some(keys))?;
@@ -321,7 +324,10 @@ mod tests {
         let parsed = config("driver = \"d\"\n\"adbc.x\" = 1\n")
             .parse::<PassThrough>()
             .unwrap();
-        assert_eq!(parsed.options.get("adbc.x").and_then(Value::as_integer), Some(1));
+        assert_eq!(
+            parsed.options.get("adbc.x").and_then(Value::as_integer),
+            Some(1)
+        );
         let err = config("driver = \"d\"\ndriverr = 1\n")
             .parse::<PassThrough>()
             .unwrap_err();

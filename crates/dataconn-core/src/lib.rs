@@ -39,8 +39,8 @@ mod connection;
 mod error;
 mod fields;
 mod hub;
-mod lock;
 pub mod ipc;
+mod lock;
 mod params;
 mod problems;
 mod redact;
@@ -54,9 +54,7 @@ mod ttl;
 mod url_check;
 
 pub use cache::{CacheKey, CacheLimit, CacheScope, CacheStats, QueryCache};
-pub use config::{
-    ConnectionConfig, ConnectorConfig, OptionValue, Options, closest, public_scope,
-};
+pub use config::{ConnectionConfig, ConnectorConfig, OptionValue, Options, closest, public_scope};
 pub use connection::{
     ConnectContext, Connection, Connector, Query, QueryExt, QueryRequest, ReadTable,
     TypedConnection, downcast, sql_fingerprint,

@@ -93,7 +93,10 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("(2 problems)"), "{msg}");
         assert!(msg.contains("did you mean `host`?"), "{msg}");
-        assert!(msg.contains("accepted keys: host, port; sources: code"), "{msg}");
+        assert!(
+            msg.contains("accepted keys: host, port; sources: code"),
+            "{msg}"
+        );
         assert!(!msg.contains("p4ss-word"), "{msg}");
         assert_eq!(err.connection(), Some("db"));
     }

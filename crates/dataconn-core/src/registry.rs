@@ -40,7 +40,9 @@ struct Entries {
 
 impl Entries {
     fn disabled_by_scheme(&self, scheme: &str) -> Option<&DisabledConnector> {
-        self.disabled.values().find(|d| d.url_schemes.contains(&scheme))
+        self.disabled
+            .values()
+            .find(|d| d.url_schemes.contains(&scheme))
     }
 }
 
@@ -65,16 +67,13 @@ impl Registry {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Entries> {
-        self.entries
-            .read_unpoisoned()
+        self.entries.read_unpoisoned()
     }
 
     /// Register a connector under its type, aliases and URL schemes; a later registration of
     /// the same name replaces the earlier one.
     pub fn register(&self, connector: Arc<dyn Connector>) {
-        let mut entries = self
-            .entries
-            .write_unpoisoned();
+        let mut entries = self.entries.write_unpoisoned();
         let ty = connector.connection_type();
         for name in std::iter::once(ty).chain(connector.aliases().iter().copied()) {
             entries
@@ -91,7 +90,8 @@ impl Registry {
     /// the same name wins.
     pub fn register_disabled(&self, disabled: DisabledConnector) {
         let mut entries = self.entries.write_unpoisoned();
-        for name in std::iter::once(disabled.connection_type).chain(disabled.aliases.iter().copied())
+        for name in
+            std::iter::once(disabled.connection_type).chain(disabled.aliases.iter().copied())
         {
             entries.disabled.insert(name.to_ascii_lowercase(), disabled);
         }
@@ -137,9 +137,7 @@ impl Registry {
         if let Some(ty) = entries.by_scheme.get(&base) {
             return Some(ty);
         }
-        entries
-            .disabled_by_scheme(&base)
-            .map(|d| d.connection_type)
+        entries.disabled_by_scheme(&base).map(|d| d.connection_type)
     }
 
     /// The connector for a type or alias.
@@ -196,10 +194,7 @@ mod tests {
             url_schemes: &[],
             feature: "gsheets",
         });
-        let err = registry
-            .get("google-sheets")
-            .err()
-            .expect("not registered");
+        let err = registry.get("google-sheets").err().expect("not registered");
         assert_eq!(err.kind(), ErrorKind::FeatureDisabled);
         assert!(err.message().contains("feature gsheets"), "{err}");
     }

@@ -162,7 +162,6 @@ impl FilesConnection {
     pub fn read(&self, path: impl Into<String>) -> ReadRequest<'_> {
         ReadRequest::new(self, path.into())
     }
-
 }
 
 impl TypedConnection for FilesConnection {
@@ -182,9 +181,10 @@ impl Connection for FilesConnection {
         }
         let prefix = (!location.path.as_ref().is_empty()).then_some(&location.path);
         let first = location.store.list(prefix).try_next().await;
-        first
-            .map(|_| ())
-            .map_err(|e| self.base.masked(object_error(e, &location.url, &self.credential_source())))
+        first.map(|_| ()).map_err(|e| {
+            self.base
+                .masked(object_error(e, &location.url, &self.credential_source()))
+        })
     }
 
     async fn reset(&self) -> Result<()> {

@@ -34,11 +34,11 @@
 //! | `azure` | Azure Blob Storage |
 //! | `query` | `query(sql)` on the embedded SQL engine (Apache DataFusion) |
 
-mod connection;
 mod config;
-mod objects;
+mod connection;
 mod decode;
 mod format;
+mod objects;
 mod query;
 mod read;
 mod store;
@@ -46,8 +46,8 @@ mod write;
 
 use std::sync::Arc;
 
-pub use connection::{FilesConnection, FilesConnector, ObjectInfo};
 pub use config::Protocol;
+pub use connection::{FilesConnection, FilesConnector, ObjectInfo};
 use dataconn_core::Registry;
 pub use format::{Compression, Format};
 pub use read::{ReadOptions, ReadRequest};

@@ -16,7 +16,10 @@ impl FilesConnection {
     /// # Errors
     /// [`ErrorKind::NotFound`] naming the full URL.
     pub async fn read_bytes(&self, path: &str) -> Result<Bytes> {
-        let table = self.cached_bytes(path).await.map_err(|e| self.base.masked(e))?;
+        let table = self
+            .cached_bytes(path)
+            .await
+            .map_err(|e| self.base.masked(e))?;
         let column = table.column("bytes")?;
         let bytes = arrow::array::AsArray::as_binary::<i64>(&column);
         Ok(Bytes::copy_from_slice(bytes.value(0)))
@@ -33,8 +36,8 @@ impl FilesConnection {
             .map(|(_, c)| c)
             .unwrap_or(crate::format::Compression::None);
         let limit = self.stores().settings().limits.max_decompressed_bytes;
-        let bytes =
-            crate::format::decompress(bytes, compression, path, limit).map_err(|e| self.base.masked(e))?;
+        let bytes = crate::format::decompress(bytes, compression, path, limit)
+            .map_err(|e| self.base.masked(e))?;
         String::from_utf8(bytes.to_vec()).map_err(|e| {
             self.base.masked(
                 Error::new(
@@ -87,10 +90,10 @@ impl FilesConnection {
     /// [`ErrorKind::NotFound`] naming the full URL.
     pub async fn open(&self, path: &str) -> Result<object_store::buffered::BufReader> {
         let location = self.resolve(path).map_err(|e| self.base.masked(e))?;
-        let meta =
-            location.store.head(&location.path).await.map_err(|e| {
-                self.base.masked(object_error(e, &location.url, &self.credential_source()))
-            })?;
+        let meta = location.store.head(&location.path).await.map_err(|e| {
+            self.base
+                .masked(object_error(e, &location.url, &self.credential_source()))
+        })?;
         Ok(object_store::buffered::BufReader::new(
             location.store.clone(),
             &meta,
@@ -131,7 +134,11 @@ impl FilesConnection {
         self.base.cache().invalidate().await;
         match result {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(self.base.masked(object_error(e, &location.url, &self.credential_source()))),
+            Err(e) => {
+                Err(self
+                    .base
+                    .masked(object_error(e, &location.url, &self.credential_source())))
+            }
         }
     }
 
@@ -144,7 +151,11 @@ impl FilesConnection {
         match location.store.head(&location.path).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(self.base.masked(object_error(e, &location.url, &self.credential_source()))),
+            Err(e) => {
+                Err(self
+                    .base
+                    .masked(object_error(e, &location.url, &self.credential_source())))
+            }
         }
     }
 
@@ -181,4 +192,3 @@ impl FilesConnection {
         Ok(self.resolve("")?.store)
     }
 }
-

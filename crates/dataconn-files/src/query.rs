@@ -60,8 +60,8 @@ mod engine {
     use dataconn_engine::{FileFormat, FileSource, Prepared, TableName};
     use object_store::ObjectMeta;
 
-    use crate::connection::FilesConnection;
     use crate::config::NamedTable;
+    use crate::connection::FilesConnection;
     use crate::format::{Compression, Format};
     use crate::read::{object_version, objects};
     use crate::store::Location;

@@ -10,8 +10,8 @@ use std::pin::Pin;
 use dataconn_core::{Error, ErrorKind, IntoTtl, Params, Result, Table, Ttl};
 use object_store::{ObjectMeta, ObjectStoreExt};
 
-use crate::connection::FilesConnection;
 use crate::config::Limits;
+use crate::connection::FilesConnection;
 use crate::decode;
 use crate::format::{Compression, Format, decompress};
 use crate::store::{Location, get_bounded, object_error};

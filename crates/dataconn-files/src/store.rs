@@ -210,9 +210,7 @@ impl Stores {
     /// The store for `bucket` (ignored for the local filesystem and memory).
     pub(crate) fn store(&self, bucket: &str) -> Result<Arc<dyn ObjectStore>> {
         let key = display_url(bucket);
-        let mut built = self
-            .built
-            .lock_unpoisoned();
+        let mut built = self.built.lock_unpoisoned();
         if let Some(store) = built.get(&key) {
             return Ok(store.clone());
         }

@@ -6,8 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use dataconn_core::raw::{Base, CacheScope, ConnectContext, ConnectionBase, Connector};
 use dataconn_core::{
-    Connection, ConnectionConfig, Error, ErrorKind, ReadTable, Result, Table, Ttl,
-    TypedConnection,
+    Connection, ConnectionConfig, Error, ErrorKind, ReadTable, Result, Table, Ttl, TypedConnection,
 };
 use url::Url;
 
@@ -369,7 +368,9 @@ impl GSheetsConnection {
                  public sheet or no spreadsheet",
             )));
         };
-        api.worksheets(&sheet).await.map_err(|e| self.base.masked(e))
+        api.worksheets(&sheet)
+            .await
+            .map_err(|e| self.base.masked(e))
     }
 }
 

@@ -17,8 +17,8 @@
 //! See `docs/connectors/gsheets.md`.
 
 mod auth;
-mod connection;
 mod config;
+mod connection;
 mod http;
 mod infer;
 mod public;
@@ -30,8 +30,8 @@ mod write;
 
 use std::sync::Arc;
 
-pub use connection::{GSheetsConnection, GSheetsConnector};
 pub use config::GSheetsConfig;
+pub use connection::{GSheetsConnection, GSheetsConnector};
 use dataconn_core::Registry;
 pub use read::{ReadRequest, Render, UseCols};
 pub use spreadsheet::{SpreadsheetRef, WorksheetRef};

@@ -510,9 +510,7 @@ impl Client {
 
     /// The query id of the last statement run, for Snowflake's query history.
     pub(crate) fn last_query_id(&self) -> Option<String> {
-        self.last_query_id
-            .lock_unpoisoned()
-            .clone()
+        self.last_query_id.lock_unpoisoned().clone()
     }
 
     /// The session token, logging in when there is none (never after [`Client::close`]).
@@ -698,9 +696,7 @@ impl Client {
                 .and_then(Value::as_str)
                 .map(str::to_owned);
             if query_id.is_some() {
-                *self
-                    .last_query_id
-                    .lock_unpoisoned() = query_id;
+                *self.last_query_id.lock_unpoisoned() = query_id;
             }
             if !reply.success {
                 return Err(sql_error(reply));

@@ -186,7 +186,11 @@ impl SnowflakeConnection {
         let dml = data
             .statement_type_id
             .is_some_and(|t| (12_288..16_384).contains(&t));
-        let table = self.client()?.table(data).await.map_err(|e| self.base.masked(e))?;
+        let table = self
+            .client()?
+            .table(data)
+            .await
+            .map_err(|e| self.base.masked(e))?;
         let mut affected = 0u64;
         if dml && let Some(batch) = table.batches().first() {
             for column in batch.columns() {
@@ -212,7 +216,10 @@ impl SnowflakeConnection {
         sql: &str,
         params: Params,
     ) -> Result<BoxStream<'static, Result<RecordBatch>>> {
-        let data = self.run(sql, &params).await.map_err(|e| self.base.masked(e))?;
+        let data = self
+            .run(sql, &params)
+            .await
+            .map_err(|e| self.base.masked(e))?;
         let fail = self.base.masker();
         let parts = self.client()?.parts(data);
         Ok(parts
@@ -275,14 +282,13 @@ impl Connection for SnowflakeConnection {
 
     async fn reconfigure(&self, config: ConnectionConfig) -> Result<()> {
         let (client, ttl, query_timeout) = build(&config)?;
-        let old = self.base.state().client.clone();
         let state = State {
             client: client.start(),
             ttl,
             query_timeout,
         };
-        self.base.reconfigure(&config, state);
-        old.close().await;
+        let old = self.base.reconfigure(&config, state);
+        old.client.close().await;
         Ok(())
     }
 
@@ -301,7 +307,10 @@ impl Connection for SnowflakeConnection {
 #[async_trait]
 impl Query for SnowflakeConnection {
     async fn fetch(&self, sql: &str, params: &Params) -> Result<Table> {
-        let data = self.run(sql, params).await.map_err(|e| self.base.masked(e))?;
+        let data = self
+            .run(sql, params)
+            .await
+            .map_err(|e| self.base.masked(e))?;
         tracing::debug!(query_id = ?data.query_id, "snowflake query finished");
         // The result's chunks are downloaded within the same `network_timeout`.
         let client = self.client()?;

@@ -20,10 +20,10 @@
 //! retried with backoff; SQL errors with code, SQLSTATE and query id; `query_stream`;
 //! `write_table` with array bindings. See `docs/connectors/snowflake.md`.
 
-mod connection;
 mod bind;
 mod client;
 mod config;
+mod connection;
 mod connections_toml;
 mod decode;
 mod keypair;
@@ -31,8 +31,8 @@ mod write;
 
 use std::sync::Arc;
 
-pub use connection::{SnowflakeConnection, SnowflakeConnector};
 pub use config::SnowflakeConfig;
+pub use connection::{SnowflakeConnection, SnowflakeConnector};
 use dataconn_core::Registry;
 pub use write::WriteOptions;
 

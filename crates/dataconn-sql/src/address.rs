@@ -1,4 +1,4 @@
-//! Where a SQL connection points: a [`Target`] from `url` or from the address parts.
+//! Where a SQL connection points: an [`Address`] from `url` or from the address parts.
 //!
 //! SQLAlchemy's URL forms are honoured, so a Streamlit secrets file works unchanged:
 //! `sqlite:///pets.db` is `pets.db` relative to the working directory, `sqlite:////data/pets.db`
@@ -8,13 +8,13 @@
 
 use std::path::PathBuf;
 
-use dataconn_core::{Error, ErrorKind, Result, Secret};
+use dataconn_core::{Dialect, Error, ErrorKind, Result, Secret};
 
 use crate::config::{SqlConfig, is_sqlite};
 
 /// The database a connection points at.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Target {
+#[derive(Clone, PartialEq)]
+pub(crate) enum Address {
     /// A SQLite file, or memory when `path` is `None`.
     Sqlite {
         path: Option<PathBuf>,
@@ -26,24 +26,57 @@ pub(crate) enum Target {
     MySql(Secret),
 }
 
-impl Target {
-    pub(crate) fn dialect_name(&self) -> &'static str {
+/// Written by hand: a server URL may hold a password, so it prints as masked.
+impl std::fmt::Debug for Address {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Target::Sqlite { .. } => "sqlite",
-            Target::Postgres(_) => "postgresql",
-            Target::MySql(_) => "mysql",
+            Address::Sqlite { path, read_only } => f
+                .debug_struct("Sqlite")
+                .field("path", path)
+                .field("read_only", read_only)
+                .finish(),
+            Address::Postgres(_) => f.write_str("Postgres(url masked)"),
+            Address::MySql(_) => f.write_str("MySql(url masked)"),
         }
     }
 }
 
-pub(crate) fn target(config: &SqlConfig) -> Result<Target> {
-    match &config.url {
-        Some(url) => from_url(url.expose()),
-        None => from_parts(config),
+impl Address {
+    /// The dialect's name, how its parameters are written, and the cargo feature that builds
+    /// its driver: known before any pool opens, whichever drivers this build has.
+    fn kind(&self) -> (&'static str, Dialect, &'static str) {
+        match self {
+            Address::Sqlite { .. } => ("sqlite", Dialect::Sqlite, "sqlite"),
+            Address::Postgres(_) => ("postgresql", Dialect::Postgres, "postgres"),
+            Address::MySql(_) => ("mysql", Dialect::MySql, "mysql"),
+        }
+    }
+
+    /// The dialect's name, as [`crate::SqlConnection::dialect`] gives it.
+    pub(crate) fn dialect_name(&self) -> &'static str {
+        self.kind().0
+    }
+
+    /// The dialect for rewriting parameters and checking reads.
+    pub(crate) fn dialect(&self) -> Dialect {
+        self.kind().1
+    }
+
+    /// The cargo feature that compiles this address's driver in.
+    pub(crate) fn feature(&self) -> &'static str {
+        self.kind().2
+    }
+
+    /// Where `config` points: its `url`, or else the address parts.
+    pub(crate) fn from_config(config: &SqlConfig) -> Result<Address> {
+        match &config.url {
+            Some(url) => from_url(url.expose()),
+            None => from_parts(config),
+        }
     }
 }
 
-fn from_url(url: &str) -> Result<Target> {
+fn from_url(url: &str) -> Result<Address> {
     let Some((scheme, rest)) = url.split_once(':') else {
         return Err(Error::config(
             "expected `url` to start with a scheme such as sqlite:, postgresql: or mysql:, \
@@ -57,8 +90,8 @@ fn from_url(url: &str) -> Result<Target> {
         .to_ascii_lowercase();
     match dialect.as_str() {
         "sqlite" => Ok(sqlite_from_url_rest(rest)),
-        "postgres" | "postgresql" => Ok(Target::Postgres(Secret::new(format!("postgres:{rest}")))),
-        "mysql" | "mariadb" => Ok(Target::MySql(Secret::new(format!("mysql:{rest}")))),
+        "postgres" | "postgresql" => Ok(Address::Postgres(Secret::new(format!("postgres:{rest}")))),
+        "mysql" | "mariadb" => Ok(Address::MySql(Secret::new(format!("mysql:{rest}")))),
         other => Err(Error::new(
             ErrorKind::Unsupported,
             format!("expected a url for sqlite, postgresql or mysql, found the scheme `{other}`"),
@@ -66,7 +99,7 @@ fn from_url(url: &str) -> Result<Target> {
     }
 }
 
-fn sqlite_from_url_rest(rest: &str) -> Target {
+fn sqlite_from_url_rest(rest: &str) -> Address {
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     let read_only = query
         .split('&')
@@ -80,20 +113,20 @@ fn sqlite_from_url_rest(rest: &str) -> Target {
         None => path.to_owned(),
     };
     let memory = path.is_empty() || path == ":memory:";
-    Target::Sqlite {
+    Address::Sqlite {
         path: (!memory).then(|| PathBuf::from(path)),
         read_only,
     }
 }
 
-fn from_parts(config: &SqlConfig) -> Result<Target> {
+fn from_parts(config: &SqlConfig) -> Result<Address> {
     let dialect = config.dialect.as_deref().unwrap_or_default();
     if is_sqlite(dialect) {
         let path = config
             .database
             .clone()
             .filter(|d| !d.is_empty() && d != ":memory:");
-        return Ok(Target::Sqlite {
+        return Ok(Address::Sqlite {
             path: path.map(PathBuf::from),
             read_only: config
                 .query
@@ -135,83 +168,8 @@ fn from_parts(config: &SqlConfig) -> Result<Target> {
     from_url(&url)
 }
 
-/// A server URL made ready for sqlx: only the query parameters its driver reads stay in it.
-///
-/// sqlx logs an unrecognised parameter *with its value* (PostgreSQL), and a value can be a
-/// secret (`sslpassword=...`, a misspelt `pasword=...`): such parameters are dropped here and
-/// reported by name only. Parameters in `take` are removed from the URL and returned decoded,
-/// for options the driver's URL parser does not read.
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-#[derive(Debug, Default)]
-pub(crate) struct DriverUrl {
-    pub(crate) url: String,
-    /// Names of the parameters dropped, never their values.
-    pub(crate) dropped: Vec<String>,
-    /// `(name, value)` of the parameters taken out.
-    pub(crate) taken: Vec<(String, String)>,
-}
-
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-pub(crate) fn driver_url(url: &str, known: impl Fn(&str) -> bool, take: &[&str]) -> DriverUrl {
-    let without_fragment = url.split_once('#').map_or(url, |(before, _)| before);
-    let Some((base, query)) = without_fragment.split_once('?') else {
-        return DriverUrl {
-            url: without_fragment.to_owned(),
-            ..DriverUrl::default()
-        };
-    };
-    let mut out = DriverUrl::default();
-    let mut kept = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
-        let key = percent_decode(raw_key);
-        if take.contains(&key.as_str()) {
-            out.taken.push((key, percent_decode(raw_value)));
-        } else if known(&key) {
-            kept.push(pair);
-        } else {
-            out.dropped.push(key);
-        }
-    }
-    out.url = if kept.is_empty() {
-        base.to_owned()
-    } else {
-        format!("{base}?{}", kept.join("&"))
-    };
-    out
-}
-
-/// Decode `%XX` escapes and `+` (form encoding, as URL query parsers do).
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(byte) => {
-                        out.push(byte);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Percent-encode everything but RFC 3986's unreserved characters.
-pub(crate) fn percent_encode(text: &str) -> String {
+fn percent_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
@@ -227,8 +185,8 @@ pub(crate) fn percent_encode(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn sqlite(path: Option<&str>, read_only: bool) -> Target {
-        Target::Sqlite {
+    fn sqlite(path: Option<&str>, read_only: bool) -> Address {
+        Address::Sqlite {
             path: path.map(PathBuf::from),
             read_only,
         }
@@ -266,36 +224,12 @@ mod tests {
             query: Some([("sslmode".to_owned(), "require".to_owned())].into()),
             ..SqlConfig::default()
         };
-        let Target::Postgres(url) = target(&config).unwrap() else {
+        let Address::Postgres(url) = Address::from_config(&config).unwrap() else {
             panic!("not postgres")
         };
         assert_eq!(
             url.expose(),
             "postgres://me%40corp:p%40ss%3Aw%2Frd@db.local:5433/app?sslmode=require"
-        );
-    }
-
-    #[test]
-    fn driver_urls_keep_known_parameters_and_drop_the_rest_by_name() {
-        let known = |k: &str| matches!(k, "sslmode" | "password");
-        let u = driver_url(
-            "postgres://u@h/db?sslmode=require&sslpassword=s3cret&password=p%40ss&pasword=typo#frag",
-            known,
-            &[],
-        );
-        assert_eq!(u.url, "postgres://u@h/db?sslmode=require&password=p%40ss");
-        assert_eq!(u.dropped, vec!["sslpassword", "pasword"]);
-        let u = driver_url(
-            "mysql://u@h/db?password=p%40ss&user=me",
-            |_| false,
-            &["password"],
-        );
-        assert_eq!(u.url, "mysql://u@h/db");
-        assert_eq!(u.taken, vec![("password".to_owned(), "p@ss".to_owned())]);
-        assert_eq!(u.dropped, vec!["user"]);
-        assert_eq!(
-            driver_url("postgres://h/db", known, &[]).url,
-            "postgres://h/db"
         );
     }
 

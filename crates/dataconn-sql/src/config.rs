@@ -198,6 +198,19 @@ pub(crate) struct PoolSettings {
     pub(crate) test_before_acquire: bool,
 }
 
+impl PoolSettings {
+    /// sqlx's pool options with these settings, for any driver.
+    pub(crate) fn options<DB: sqlx::Database>(&self) -> sqlx::pool::PoolOptions<DB> {
+        sqlx::pool::PoolOptions::<DB>::new()
+            .max_connections(self.max_connections)
+            .min_connections(self.min_connections.min(self.max_connections))
+            .acquire_timeout(self.acquire_timeout)
+            .idle_timeout(self.idle_timeout)
+            .max_lifetime(self.max_lifetime)
+            .test_before_acquire(self.test_before_acquire)
+    }
+}
+
 impl SqlConfig {
     /// The default TTL of `query()` results.
     pub(crate) fn default_ttl(&self) -> Ttl {

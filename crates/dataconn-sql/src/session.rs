@@ -4,10 +4,10 @@
 //! reads, so the next `query()` sees the new data. Sessions are never retried automatically:
 //! after a failure, run the whole session again.
 
-use dataconn_core::{Error, ErrorKind, Params, Result, Rewritten, Table, rewrite};
+use dataconn_core::{Dialect, Error, ErrorKind, Params, Result, Rewritten, Table, rewrite};
 
-use crate::backend::{Pool, SqlConnection};
-use crate::query::dialect_of;
+use crate::connection::SqlConnection;
+use crate::driver::Transaction;
 
 /// A transaction's isolation level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -28,6 +28,7 @@ pub enum Isolation {
 }
 
 impl Isolation {
+    /// The statement that sets this level, or `None` for the database's default.
     fn sql(self) -> Option<&'static str> {
         Some(match self {
             Isolation::Default => return None,
@@ -39,26 +40,17 @@ impl Isolation {
     }
 }
 
-enum Tx {
-    #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
-    #[cfg(feature = "postgres")]
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
-    #[cfg(feature = "mysql")]
-    MySql(sqlx::Transaction<'static, sqlx::MySql>),
-}
-
 /// A transaction on one pooled connection.
 pub struct Session<'c> {
     conn: &'c SqlConnection,
-    tx: Option<Tx>,
-    dialect: dataconn_core::Dialect,
+    tx: Option<Box<dyn Transaction>>,
+    dialect: Dialect,
 }
 
 impl std::fmt::Debug for Session<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
-            .field("connection", &dataconn_core::Connection::name(self.conn))
+            .field("connection", &self.conn.base.name())
             .field("open", &self.tx.is_some())
             .finish()
     }
@@ -69,50 +61,16 @@ impl<'c> Session<'c> {
         conn: &'c SqlConnection,
         isolation: Isolation,
     ) -> Result<Session<'c>> {
-        let pool = conn.pool().await?;
-        let dialect = dialect_of(&pool);
-        let level = isolation.sql();
-        let tx = match pool {
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => {
-                // SQLite transactions are always serializable, the strictest level.
-                Tx::Sqlite(pool.begin().await.map_err(crate::sqlx_error)?)
-            }
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => {
-                let mut tx = pool.begin().await.map_err(crate::sqlx_error)?;
-                if let Some(level) = level {
-                    sqlx::Executor::execute(&mut *tx, level)
-                        .await
-                        .map_err(crate::sqlx_error)?;
-                }
-                Tx::Postgres(tx)
-            }
-            #[cfg(feature = "mysql")]
-            Pool::MySql(pool) => {
-                // MySQL sets the level of the *next* transaction, so it goes before BEGIN.
-                let mut c = pool.acquire().await.map_err(crate::sqlx_error)?;
-                if let Some(level) = level {
-                    sqlx::Executor::execute(&mut *c, level)
-                        .await
-                        .map_err(crate::sqlx_error)?;
-                }
-                Tx::MySql(
-                    sqlx::Transaction::begin(c, None)
-                        .await
-                        .map_err(crate::sqlx_error)?,
-                )
-            }
-        };
-        let _ = level;
+        let driver = conn.driver().await?;
+        let tx = driver.begin(isolation.sql()).await?;
         Ok(Session {
             conn,
             tx: Some(tx),
-            dialect,
+            dialect: driver.dialect(),
         })
     }
 
-    fn tx(&mut self) -> Result<&mut Tx> {
+    fn tx(&mut self) -> Result<&mut Box<dyn Transaction>> {
         self.tx.as_mut().ok_or_else(|| {
             Error::new(
                 ErrorKind::Closed,
@@ -128,22 +86,16 @@ impl<'c> Session<'c> {
     /// as [`ErrorKind::Query`].
     pub async fn execute(&mut self, sql: &str, params: Params) -> Result<u64> {
         let conn = self.conn;
-        let result = match rewrite(sql, &params, self.dialect) {
-            Ok(rewritten) => self.execute_rewritten(rewritten).await,
-            Err(e) => Err(e),
-        };
-        result.map_err(|e| conn.fail(e))
+        let result = async {
+            let statement = rewrite(sql, &params, self.dialect)?;
+            self.execute_rewritten(statement).await
+        }
+        .await;
+        result.map_err(|e| conn.base.masked(e))
     }
 
-    pub(crate) async fn execute_rewritten(&mut self, rewritten: Rewritten) -> Result<u64> {
-        match self.tx()? {
-            #[cfg(feature = "sqlite")]
-            Tx::Sqlite(tx) => crate::write::sqlite(tx, rewritten).await,
-            #[cfg(feature = "postgres")]
-            Tx::Postgres(tx) => crate::write::postgres(tx, rewritten).await,
-            #[cfg(feature = "mysql")]
-            Tx::MySql(tx) => crate::write::mysql(tx, rewritten).await,
-        }
+    pub(crate) async fn execute_rewritten(&mut self, statement: Rewritten) -> Result<u64> {
+        self.tx()?.execute(statement).await
     }
 
     /// Read inside the transaction (sees its uncommitted writes); never cached.
@@ -153,52 +105,12 @@ impl<'c> Session<'c> {
     pub async fn query(&mut self, sql: &str, params: Params) -> Result<Table> {
         let conn = self.conn;
         let batch_rows = conn.settings().batch_rows;
-        let result = match rewrite(sql, &params, self.dialect) {
-            Ok(rewritten) => self.query_rewritten(rewritten, batch_rows).await,
-            Err(e) => Err(e),
-        };
-        result.map_err(|e| conn.fail(e))
-    }
-
-    async fn query_rewritten(&mut self, rewritten: Rewritten, batch_rows: usize) -> Result<Table> {
-        match self.tx()? {
-            #[cfg(feature = "sqlite")]
-            Tx::Sqlite(tx) => {
-                let request = crate::sqlite::read::ReadRequest {
-                    sql: rewritten.sql,
-                    values: rewritten.values,
-                    names: rewritten.names,
-                    batch_rows,
-                    batch_bytes: crate::BATCH_BYTES,
-                };
-                crate::sqlite::read::read_on(tx, &request).await
-            }
-            #[cfg(feature = "postgres")]
-            Tx::Postgres(tx) => {
-                let names: Vec<&str> = rewritten.names.iter().map(String::as_str).collect();
-                let binds = crate::postgres::bind::checked(rewritten.values, &names)?;
-                let sink = crate::sink::Sink::Keep;
-                let table =
-                    crate::postgres::read::read(tx, &rewritten.sql, binds, batch_rows, false, sink)
-                        .await?;
-                table.ok_or_else(|| Error::internal("a kept read returned no table"))
-            }
-            #[cfg(feature = "mysql")]
-            Tx::MySql(tx) => {
-                let names: Vec<&str> = rewritten.names.iter().map(String::as_str).collect();
-                let sink = crate::sink::Sink::Keep;
-                let table = crate::mysql::read::read(
-                    tx,
-                    &rewritten.sql,
-                    rewritten.values,
-                    &names,
-                    batch_rows,
-                    sink,
-                )
-                .await?;
-                table.ok_or_else(|| Error::internal("a kept read returned no table"))
-            }
+        let result = async {
+            let statement = rewrite(sql, &params, self.dialect)?;
+            self.tx()?.query(statement, batch_rows).await
         }
+        .await;
+        result.map_err(|e| conn.base.masked(e))
     }
 
     /// Commit, and drop the connection's cached reads.
@@ -209,21 +121,15 @@ impl<'c> Session<'c> {
         let conn = self.conn;
         let result = self.commit_quietly().await;
         conn.invalidate().await;
-        result.map_err(|e| conn.fail(e))
+        result.map_err(|e| conn.base.masked(e))
     }
 
     /// Commit without touching the cache or naming the connection in errors.
     pub(crate) async fn commit_quietly(mut self) -> Result<()> {
-        let result = match self.tx.take() {
-            #[cfg(feature = "sqlite")]
-            Some(Tx::Sqlite(tx)) => tx.commit().await,
-            #[cfg(feature = "postgres")]
-            Some(Tx::Postgres(tx)) => tx.commit().await,
-            #[cfg(feature = "mysql")]
-            Some(Tx::MySql(tx)) => tx.commit().await,
+        match self.tx.take() {
+            Some(tx) => tx.commit().await,
             None => Ok(()),
-        };
-        result.map_err(crate::sqlx_error)
+        }
     }
 
     /// Roll back explicitly (dropping the session does the same).
@@ -233,15 +139,10 @@ impl<'c> Session<'c> {
     pub async fn rollback(mut self) -> Result<()> {
         let conn = self.conn;
         let result = match self.tx.take() {
-            #[cfg(feature = "sqlite")]
-            Some(Tx::Sqlite(tx)) => tx.rollback().await,
-            #[cfg(feature = "postgres")]
-            Some(Tx::Postgres(tx)) => tx.rollback().await,
-            #[cfg(feature = "mysql")]
-            Some(Tx::MySql(tx)) => tx.rollback().await,
+            Some(tx) => tx.rollback().await,
             None => Ok(()),
         };
-        result.map_err(|e| conn.fail(crate::sqlx_error(e)))
+        result.map_err(|e| conn.base.masked(e))
     }
 }
 
@@ -271,6 +172,6 @@ impl SqlConnection {
     pub async fn session_with(&self, isolation: Isolation) -> Result<Session<'_>> {
         Session::begin(self, isolation)
             .await
-            .map_err(|e| self.fail(e))
+            .map_err(|e| self.base.masked(e))
     }
 }

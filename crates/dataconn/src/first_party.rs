@@ -67,7 +67,12 @@ mod tests {
             }
             let connector = registry.get(entry.connection_type).expect("registered");
             assert_eq!(connector.connection_type(), entry.connection_type);
-            assert_eq!(connector.aliases(), entry.aliases, "{}", entry.connection_type);
+            assert_eq!(
+                connector.aliases(),
+                entry.aliases,
+                "{}",
+                entry.connection_type
+            );
             assert_eq!(
                 connector.url_schemes(),
                 entry.url_schemes,
@@ -95,6 +100,9 @@ mod tests {
         assert_eq!(registry.type_for_scheme("s3"), Some("files"));
         assert_eq!(registry.type_for_scheme("postgresql+psycopg"), Some("sql"));
         assert_eq!(registry.type_for_scheme("snowflake"), Some("snowflake"));
-        assert!(registry.types().is_empty(), "nothing left out is registered");
+        assert!(
+            registry.types().is_empty(),
+            "nothing left out is registered"
+        );
     }
 }

@@ -142,8 +142,7 @@ static DEFAULT: Mutex<Option<Connections>> = Mutex::new(None);
 /// # Errors
 /// [`ErrorKind::SecretsParse`] when a secrets file does not parse.
 pub fn connections() -> Result<Connections> {
-    let mut slot = DEFAULT
-        .lock_unpoisoned();
+    let mut slot = DEFAULT.lock_unpoisoned();
     if let Some(hub) = slot.as_ref() {
         return Ok(hub.clone());
     }

@@ -216,10 +216,19 @@ fn the_connector_guide_quotes_the_compiled_example() {
         snippets += 1;
         let code = block.split("```").next().unwrap_or_default();
         for line in code.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            assert!(known(line), "the guide's line is not in the example: {line}");
+            assert!(
+                known(line),
+                "the guide's line is not in the example: {line}"
+            );
         }
     }
-    assert!(snippets >= 6, "the guide quotes the example ({snippets} snippets)");
+    assert!(
+        snippets >= 6,
+        "the guide quotes the example ({snippets} snippets)"
+    );
     let lines = sources[0].lines().count();
-    assert!(lines < 100, "the example connector stays under 100 lines ({lines})");
+    assert!(
+        lines < 100,
+        "the example connector stays under 100 lines ({lines})"
+    );
 }

@@ -98,4 +98,3 @@ impl ConnectionsBuilder {
         Ok(hub)
     }
 }
-

@@ -79,17 +79,12 @@ impl Connections {
     }
 
     fn lock_live(&self) -> std::sync::MutexGuard<'_, HashMap<LiveKey, Live>> {
-        self.inner
-            .live
-            .lock_unpoisoned()
+        self.inner.live.lock_unpoisoned()
     }
 
     /// The secrets in force now.
     pub fn secrets(&self) -> Arc<Secrets> {
-        self.inner
-            .secrets
-            .read_unpoisoned()
-            .clone()
+        self.inner.secrets.read_unpoisoned().clone()
     }
 
     /// The connectors this hub knows.
@@ -220,7 +215,6 @@ impl Connections {
             }
         }
     }
-
 }
 
 async fn close_quietly(conn: Arc<dyn Connection>) {
@@ -229,7 +223,6 @@ async fn close_quietly(conn: Arc<dyn Connection>) {
         tracing::warn!(connection = conn.name(), error = %e, "closing failed");
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -256,8 +249,11 @@ mod tests {
         let hub = Connections::builder()
             .registry(registry)
             .secrets(
-                Secrets::from_toml("/app/.streamlit/secrets.toml", "[connections.x]\ntype = \"refusing\"\n")
-                    .unwrap(),
+                Secrets::from_toml(
+                    "/app/.streamlit/secrets.toml",
+                    "[connections.x]\ntype = \"refusing\"\n",
+                )
+                .unwrap(),
             )
             .build()
             .unwrap();
@@ -271,5 +267,4 @@ mod tests {
         }
         assert_eq!(hub.live_connections(), 0);
     }
-
 }

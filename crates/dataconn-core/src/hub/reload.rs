@@ -47,10 +47,7 @@ impl Connections {
             tracing::error!(error = %err, "secrets file gone; keeping the last good secrets");
             return Err(err);
         }
-        *self
-            .inner
-            .secrets
-            .write_unpoisoned() = fresh.clone();
+        *self.inner.secrets.write_unpoisoned() = fresh.clone();
 
         let snapshot: Vec<(LiveKey, Live)> = self
             .lock_live()
@@ -115,5 +112,4 @@ impl Connections {
         }
         Ok(changed)
     }
-
 }

@@ -57,4 +57,3 @@ impl<'a> IntoFuture for ConnectRequest<'a> {
         Box::pin(self.hub.open(self.name, self.ty, self.overrides))
     }
 }
-

@@ -161,7 +161,11 @@ mod tests {
     fn first_party() -> Registry {
         let r = Registry::new();
         for (connection_type, aliases, url_schemes) in [
-            ("sql", &["sqlalchemy"][..], &["sqlite", "postgres", "mysql"][..]),
+            (
+                "sql",
+                &["sqlalchemy"][..],
+                &["sqlite", "postgres", "mysql"][..],
+            ),
             ("snowflake", &[], &["snowflake"]),
             ("files", &["fs"], &["file", "s3"]),
             ("gsheets", &["gsheet"], &[]),

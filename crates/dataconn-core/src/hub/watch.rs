@@ -58,10 +58,7 @@ impl Connections {
                 tracing::warn!(path = %path.display(), error = %e, "cannot watch secrets folder");
             }
         }
-        *self
-            .inner
-            .watcher
-            .lock_unpoisoned() = Some(watcher);
+        *self.inner.watcher.lock_unpoisoned() = Some(watcher);
         let weak: Weak<HubInner> = Arc::downgrade(&self.inner);
         runtime.spawn(async move {
             while rx.recv().await.is_some() {
@@ -76,4 +73,3 @@ impl Connections {
         });
     }
 }
-

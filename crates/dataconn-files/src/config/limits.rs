@@ -122,4 +122,3 @@ pub(super) fn limits(config: &ConnectionConfig, problems: &mut Problems<'_>) -> 
     }
     limits
 }
-

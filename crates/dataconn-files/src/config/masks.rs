@@ -32,4 +32,3 @@ pub(crate) fn sensitive_values(config: &ConnectionConfig) -> Vec<String> {
     out.dedup();
     out
 }
-

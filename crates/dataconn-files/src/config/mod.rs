@@ -28,8 +28,8 @@ pub(crate) use limits::{DEFAULT_MAX_DECOMPRESSED_BYTES, Limits};
 pub(crate) use masks::sensitive_values;
 pub use protocol::Protocol;
 pub(crate) use protocol::protocol;
-pub(crate) use tables::NamedTable;
 use store_keys::{KNOWN_ALIASES, store_options};
+pub(crate) use tables::NamedTable;
 
 /// Keys the connector itself reads.
 const OWN_KEYS: &[&str] = &[
@@ -241,4 +241,3 @@ pub(crate) fn local_root(root: Option<&str>) -> Result<PathBuf> {
         }
     })
 }
-

@@ -88,4 +88,3 @@ pub(crate) fn protocol(config: &ConnectionConfig) -> Result<Protocol> {
     }
     Ok(Protocol::File)
 }
-

@@ -200,7 +200,6 @@ pub(super) fn store_options(
     Ok((out.into_iter().collect(), source))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -95,4 +95,3 @@ pub(super) fn named_tables(
     }
     out
 }
-

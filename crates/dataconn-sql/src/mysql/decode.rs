@@ -2,14 +2,14 @@
 //!
 //! Prepared statements answer in the binary protocol: integers little-endian at their type's
 //! width, floats IEEE, DECIMAL as text, dates and times as a length byte and fields. Each column
-//! gets a [`MyKind`] (how to read its bytes) and a [`Target`] (the Arrow type) from its type.
+//! gets a [`MyKind`] (how to read its bytes) and a [`ArrowType`] from its type.
 
 use arrow::datatypes::i256;
 use dataconn_core::{Error, ErrorKind, Result};
 use sqlx::mysql::MySqlTypeInfo;
 use sqlx::{MySql, Type, TypeInfo};
 
-use crate::columns::{Column, Datum, Target};
+use crate::columns::{ArrowType, Column, Datum};
 
 /// How to read one column's binary values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,40 +33,40 @@ pub(crate) enum MyKind {
 /// MySQL flags every column with a binary collation (`utf8mb4_bin`, and MariaDB's `JSON`, which
 /// is `LONGTEXT COLLATE utf8mb4_bin`) as binary, and sqlx names those BLOB or VARBINARY; only the
 /// `binary` character set (63) means bytes, which sqlx's own `str` compatibility check tells.
-pub(crate) fn kind_of(column: &str, ty: &MySqlTypeInfo) -> Result<(MyKind, Target)> {
+pub(crate) fn kind_of(column: &str, ty: &MySqlTypeInfo) -> Result<(MyKind, ArrowType)> {
     let name = ty.name();
     let bytes_named = matches!(
         name,
         "BINARY" | "VARBINARY" | "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB"
     );
     if bytes_named && <str as Type<MySql>>::compatible(ty) {
-        return Ok((MyKind::Text, Target::Utf8));
+        return Ok((MyKind::Text, ArrowType::Utf8));
     }
     Ok(match name {
-        "BOOLEAN" | "TINYINT" => (MyKind::Signed, Target::Int8),
-        "TINYINT UNSIGNED" => (MyKind::Unsigned, Target::UInt8),
-        "SMALLINT" | "YEAR" => (MyKind::Signed, Target::Int16),
-        "SMALLINT UNSIGNED" => (MyKind::Unsigned, Target::UInt16),
-        "MEDIUMINT" | "INT" => (MyKind::Signed, Target::Int32),
-        "MEDIUMINT UNSIGNED" | "INT UNSIGNED" => (MyKind::Unsigned, Target::UInt32),
-        "BIGINT" => (MyKind::Signed, Target::Int64),
-        "BIGINT UNSIGNED" => (MyKind::Unsigned, Target::UInt64),
-        "FLOAT" => (MyKind::Float, Target::Float32),
-        "DOUBLE" => (MyKind::Double, Target::Float64),
-        "DECIMAL" => (MyKind::Decimal, Target::Decimal { declared: None }),
-        "BIT" => (MyKind::Bit, Target::UInt64),
+        "BOOLEAN" | "TINYINT" => (MyKind::Signed, ArrowType::Int8),
+        "TINYINT UNSIGNED" => (MyKind::Unsigned, ArrowType::UInt8),
+        "SMALLINT" | "YEAR" => (MyKind::Signed, ArrowType::Int16),
+        "SMALLINT UNSIGNED" => (MyKind::Unsigned, ArrowType::UInt16),
+        "MEDIUMINT" | "INT" => (MyKind::Signed, ArrowType::Int32),
+        "MEDIUMINT UNSIGNED" | "INT UNSIGNED" => (MyKind::Unsigned, ArrowType::UInt32),
+        "BIGINT" => (MyKind::Signed, ArrowType::Int64),
+        "BIGINT UNSIGNED" => (MyKind::Unsigned, ArrowType::UInt64),
+        "FLOAT" => (MyKind::Float, ArrowType::Float32),
+        "DOUBLE" => (MyKind::Double, ArrowType::Float64),
+        "DECIMAL" => (MyKind::Decimal, ArrowType::Decimal { declared: None }),
+        "BIT" => (MyKind::Bit, ArrowType::UInt64),
         "VARCHAR" | "CHAR" | "TEXT" | "TINYTEXT" | "MEDIUMTEXT" | "LONGTEXT" | "ENUM" | "SET" => {
-            (MyKind::Text, Target::Utf8)
+            (MyKind::Text, ArrowType::Utf8)
         }
-        "JSON" => (MyKind::Text, Target::Json),
+        "JSON" => (MyKind::Text, ArrowType::Json),
         "BINARY" | "VARBINARY" | "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" | "GEOMETRY" => {
-            (MyKind::Bytes, Target::Binary)
+            (MyKind::Bytes, ArrowType::Binary)
         }
-        "DATE" => (MyKind::Date, Target::Date32),
-        "DATETIME" => (MyKind::DateTime, Target::Timestamp { utc: false }),
-        "TIMESTAMP" => (MyKind::DateTime, Target::Timestamp { utc: true }),
-        "TIME" => (MyKind::Time, Target::Duration),
-        "NULL" => (MyKind::Null, Target::Null),
+        "DATE" => (MyKind::Date, ArrowType::Date32),
+        "DATETIME" => (MyKind::DateTime, ArrowType::Timestamp { utc: false }),
+        "TIMESTAMP" => (MyKind::DateTime, ArrowType::Timestamp { utc: true }),
+        "TIME" => (MyKind::Time, ArrowType::Duration),
+        "NULL" => (MyKind::Null, ArrowType::Null),
         other => {
             return Err(Error::new(
                 ErrorKind::TypeConversion,
@@ -287,8 +287,8 @@ mod tests {
     fn datetimes_and_times_decode_from_the_binary_protocol() {
         let mut a = Assembler::new(
             vec![
-                Column::new("ts", Target::Timestamp { utc: false }),
-                Column::new("t", Target::Duration),
+                Column::new("ts", ArrowType::Timestamp { utc: false }),
+                Column::new("t", ArrowType::Duration),
             ],
             100,
         );
@@ -315,7 +315,7 @@ mod tests {
 
     #[test]
     fn forged_times_and_datetimes_are_named_errors_not_overflows() {
-        let mut c = Column::new("t", Target::Duration);
+        let mut c = Column::new("t", ArrowType::Duration);
         let forged: [&[u8]; 5] = [
             // u32::MAX days: the product overflows i64
             &[8, 0, 0xFF, 0xFF, 0xFF, 0xFF, 23, 59, 59],
@@ -339,7 +339,7 @@ mod tests {
             Some(&[12, 0, 34, 0, 0, 0, 22, 59, 59, 0x3F, 0x42, 0x0F, 0x00]),
         )
         .unwrap();
-        let mut c = Column::new("ts", Target::Timestamp { utc: false });
+        let mut c = Column::new("ts", ArrowType::Timestamp { utc: false });
         let forged: [&[u8]; 3] = [
             &[7, 0xE8, 0x07, 3, 5, 24, 0, 0],
             &[11, 0xE8, 0x07, 3, 5, 1, 2, 3, 0xFF, 0xFF, 0xFF, 0xFF],
@@ -364,14 +364,14 @@ mod tests {
         assert!(decimal(&"9".repeat(77)).is_err());
         assert!(decimal("1.2.3").is_err());
         assert!(decimal("").is_err());
-        let mut c = Column::new("big", Target::Decimal { declared: None });
+        let mut c = Column::new("big", ArrowType::Decimal { declared: None });
         let err = push(&mut c, MyKind::Decimal, Some("9".repeat(80).as_bytes())).unwrap_err();
         assert!(err.message().contains("`big`"), "{err}");
     }
 
     #[test]
     fn bits_are_big_endian() {
-        let mut a = Assembler::new(vec![Column::new("b", Target::UInt64)], 100);
+        let mut a = Assembler::new(vec![Column::new("b", ArrowType::UInt64)], 100);
         push(&mut a.columns()[0], MyKind::Bit, Some(&[0x01, 0x02])).unwrap();
         a.row_done();
         let b = a.finish().unwrap().column("b").unwrap();

@@ -7,18 +7,19 @@
 //! instants. A `statement_timeout` sets MariaDB's `max_statement_time` or MySQL's
 //! `max_execution_time` on every pooled connection.
 
-pub(crate) mod bind;
-pub(crate) mod decode;
-pub(crate) mod read;
+mod bind;
+mod decode;
+mod driver;
+mod read;
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Arc;
 
 use dataconn_core::{Error, Result, Secret};
 use sqlx::Executor;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool};
+use sqlx::mysql::MySqlConnectOptions;
 
-use crate::config::PoolSettings;
+use crate::settings::Settings;
 
 /// The URL parameters sqlx's MySQL driver reads (`MySqlConnectOptions::parse_from_url`).
 fn known_parameter(key: &str) -> bool {
@@ -42,12 +43,12 @@ fn known_parameter(key: &str) -> bool {
 }
 
 /// Open a pool on `url`, connecting once so that a bad address fails here.
-pub(crate) async fn connect(
+pub(crate) async fn open(
     url: &Secret,
-    pool: &PoolSettings,
-    statement_timeout: Option<Duration>,
-) -> Result<MySqlPool> {
-    let url = crate::address::driver_url(url.expose(), known_parameter, &["user", "password"]);
+    settings: &Settings,
+) -> Result<Arc<dyn crate::driver::Driver>> {
+    let statement_timeout = settings.statement_timeout;
+    let url = crate::server_url::driver_url(url.expose(), known_parameter, &["user", "password"]);
     for parameter in &url.dropped {
         tracing::warn!(
             %parameter,
@@ -63,17 +64,23 @@ pub(crate) async fn connect(
             _ => options.password(value),
         };
     }
-    crate::pool_options::<sqlx::MySql>(pool)
+    let pool = settings
+        .pool
+        .options::<sqlx::MySql>()
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if let Some(timeout) = statement_timeout {
                     // MariaDB names it max_statement_time (seconds), MySQL max_execution_time (ms).
                     let mariadb =
                         format!("SET SESSION max_statement_time = {}", timeout.as_secs_f64());
-                    if conn.execute(crate::query::safe(mariadb)).await.is_err() {
+                    if conn
+                        .execute(crate::driver::safe_sql(mariadb))
+                        .await
+                        .is_err()
+                    {
                         let mysql =
                             format!("SET SESSION max_execution_time = {}", timeout.as_millis());
-                        conn.execute(crate::query::safe(mysql)).await?;
+                        conn.execute(crate::driver::safe_sql(mysql)).await?;
                     }
                 }
                 Ok(())
@@ -81,5 +88,6 @@ pub(crate) async fn connect(
         })
         .connect_with(options)
         .await
-        .map_err(|e| crate::connect_error(e, "MySQL"))
+        .map_err(|e| crate::error::connect_error(e, "MySQL"))?;
+    Ok(Arc::new(driver::MySqlDriver { pool }))
 }

@@ -10,6 +10,8 @@ use sqlx::{Column as _, Decode, Executor, MySql, Row, Statement, ValueRef};
 
 use super::decode::{MyKind, kind_of, push};
 use crate::columns::{Assembler, Column};
+use crate::driver::safe_sql;
+use crate::error::sqlx_error;
 use crate::sink::Sink;
 
 /// The decoders and empty columns of a result's column definitions.
@@ -17,9 +19,9 @@ fn describe(columns: &[sqlx::mysql::MySqlColumn]) -> Result<(Vec<MyKind>, Vec<Co
     let mut kinds = Vec::with_capacity(columns.len());
     let mut out = Vec::with_capacity(columns.len());
     for column in columns {
-        let (kind, target) = kind_of(column.name(), column.type_info())?;
+        let (kind, arrow_type) = kind_of(column.name(), column.type_info())?;
         kinds.push(kind);
-        out.push(Column::new(column.name(), target));
+        out.push(Column::new(column.name(), arrow_type));
     }
     Ok((kinds, out))
 }
@@ -36,15 +38,15 @@ pub(crate) async fn read(
     mut sink: Sink,
 ) -> Result<Option<Table>> {
     let statement = conn
-        .prepare(crate::query::safe(sql.to_owned()))
+        .prepare(safe_sql(sql.to_owned()))
         .await
-        .map_err(crate::sqlx_error)?;
+        .map_err(sqlx_error)?;
     let (mut kinds, columns) = describe(statement.columns())?;
     let mut assembler = Assembler::new(columns, batch_rows);
     let query = super::bind::bind_all(statement.query(), values, names)?;
     let mut rows = query.fetch(&mut *conn);
     let mut first = true;
-    while let Some(row) = rows.try_next().await.map_err(crate::sqlx_error)? {
+    while let Some(row) = rows.try_next().await.map_err(sqlx_error)? {
         if first {
             // The server describes expressions over parameters (`? + ?`) only once it has the
             // values: the result's own column types win over the prepared ones.
@@ -56,7 +58,7 @@ pub(crate) async fn read(
             }
         }
         for (i, (column, kind)) in assembler.columns().iter_mut().zip(&kinds).enumerate() {
-            let value = row.try_get_raw(i).map_err(crate::sqlx_error)?;
+            let value = row.try_get_raw(i).map_err(sqlx_error)?;
             let raw = if value.is_null() {
                 None
             } else {

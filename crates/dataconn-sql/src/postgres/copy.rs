@@ -154,7 +154,7 @@ impl CopyParser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::columns::{Column, Target};
+    use crate::columns::{ArrowType, Column};
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::Int32Type;
 
@@ -180,7 +180,7 @@ mod tests {
     fn tuples_split_across_chunks_decode_whole() {
         let bytes = stream(&[Some(1), None, Some(3)]);
         let mut parser = CopyParser::default();
-        let mut a = Assembler::new(vec![Column::new("x", Target::Int32)], 1000);
+        let mut a = Assembler::new(vec![Column::new("x", ArrowType::Int32)], 1000);
         let mut done = false;
         for chunk in bytes.chunks(3) {
             parser.feed(chunk);
@@ -207,7 +207,7 @@ mod tests {
         };
         let decode = |bytes: &[u8]| {
             let mut parser = CopyParser::default();
-            let mut a = Assembler::new(vec![Column::new("x", Target::Int32)], 1000);
+            let mut a = Assembler::new(vec![Column::new("x", ArrowType::Int32)], 1000);
             parser.feed(bytes);
             parser.decode(&mut a, &[PgKind::Int4])
         };

@@ -2,14 +2,14 @@
 //!
 //! Rows read through sqlx and rows read through `COPY ... (FORMAT binary)` carry the same binary
 //! encoding per value, so both paths share this decoder. Each column gets a [`PgKind`] (how to
-//! read its bytes) and a [`Target`] (the Arrow type), chosen once from its type.
+//! read its bytes) and a [`ArrowType`], chosen once from its type.
 
 use arrow::datatypes::{IntervalMonthDayNano, i256};
 use dataconn_core::{Error, ErrorKind, Result};
 use sqlx::TypeInfo;
 use sqlx::postgres::{PgTypeInfo, PgTypeKind};
 
-use crate::columns::{Column, Datum, Target};
+use crate::columns::{ArrowType, Column, Datum};
 
 /// Microseconds between 1970-01-01 and PostgreSQL's epoch, 2000-01-01.
 const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
@@ -50,48 +50,48 @@ pub(crate) enum PgKind {
 }
 
 /// The decoder and Arrow type of a column of type `ty`, or an error naming both.
-pub(crate) fn kind_of(column: &str, ty: &PgTypeInfo) -> Result<(PgKind, Target)> {
+pub(crate) fn kind_of(column: &str, ty: &PgTypeInfo) -> Result<(PgKind, ArrowType)> {
     match ty.kind() {
-        PgTypeKind::Enum(_) => return Ok((PgKind::Text, Target::Utf8)),
+        PgTypeKind::Enum(_) => return Ok((PgKind::Text, ArrowType::Utf8)),
         PgTypeKind::Domain(base) => return kind_of(column, base),
         PgTypeKind::Array(item) => {
-            let (kind, target) = kind_of(column, item)?;
+            let (kind, arrow_type) = kind_of(column, item)?;
             if matches!(kind, PgKind::Array(_)) {
                 return Err(unmapped(column, ty.name()));
             }
             return Ok((
                 PgKind::Array(Box::new(kind)),
-                Target::List(Box::new(target)),
+                ArrowType::List(Box::new(arrow_type)),
             ));
         }
         _ => {}
     }
     let name = ty.name().to_ascii_uppercase();
     Ok(match name.as_str() {
-        "BOOL" => (PgKind::Bool, Target::Bool),
-        "INT2" => (PgKind::Int2, Target::Int16),
-        "INT4" => (PgKind::Int4, Target::Int32),
-        "INT8" => (PgKind::Int8, Target::Int64),
-        "OID" => (PgKind::Oid, Target::UInt32),
-        "FLOAT4" => (PgKind::Float4, Target::Float32),
-        "FLOAT8" => (PgKind::Float8, Target::Float64),
-        "NUMERIC" => (PgKind::Numeric, Target::Decimal { declared: None }),
+        "BOOL" => (PgKind::Bool, ArrowType::Bool),
+        "INT2" => (PgKind::Int2, ArrowType::Int16),
+        "INT4" => (PgKind::Int4, ArrowType::Int32),
+        "INT8" => (PgKind::Int8, ArrowType::Int64),
+        "OID" => (PgKind::Oid, ArrowType::UInt32),
+        "FLOAT4" => (PgKind::Float4, ArrowType::Float32),
+        "FLOAT8" => (PgKind::Float8, ArrowType::Float64),
+        "NUMERIC" => (PgKind::Numeric, ArrowType::Decimal { declared: None }),
         "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "XML" | "CITEXT" | "UNKNOWN" => {
-            (PgKind::Text, Target::Utf8)
+            (PgKind::Text, ArrowType::Utf8)
         }
-        "\"CHAR\"" | "CHAR" => (PgKind::Char, Target::Utf8),
-        "JSON" => (PgKind::Text, Target::Json),
-        "JSONB" => (PgKind::Jsonb, Target::Json),
-        "BYTEA" => (PgKind::Bytea, Target::Binary),
-        "DATE" => (PgKind::Date, Target::Date32),
-        "TIME" => (PgKind::Time, Target::Time64),
-        "TIMESTAMP" => (PgKind::Timestamp, Target::Timestamp { utc: false }),
-        "TIMESTAMPTZ" => (PgKind::TimestampTz, Target::Timestamp { utc: true }),
-        "INTERVAL" => (PgKind::Interval, Target::Interval),
-        "UUID" => (PgKind::Uuid, Target::Uuid),
-        "INET" => (PgKind::Inet { cidr: false }, Target::Utf8),
-        "CIDR" => (PgKind::Inet { cidr: true }, Target::Utf8),
-        "VOID" => (PgKind::Void, Target::Null),
+        "\"CHAR\"" | "CHAR" => (PgKind::Char, ArrowType::Utf8),
+        "JSON" => (PgKind::Text, ArrowType::Json),
+        "JSONB" => (PgKind::Jsonb, ArrowType::Json),
+        "BYTEA" => (PgKind::Bytea, ArrowType::Binary),
+        "DATE" => (PgKind::Date, ArrowType::Date32),
+        "TIME" => (PgKind::Time, ArrowType::Time64),
+        "TIMESTAMP" => (PgKind::Timestamp, ArrowType::Timestamp { utc: false }),
+        "TIMESTAMPTZ" => (PgKind::TimestampTz, ArrowType::Timestamp { utc: true }),
+        "INTERVAL" => (PgKind::Interval, ArrowType::Interval),
+        "UUID" => (PgKind::Uuid, ArrowType::Uuid),
+        "INET" => (PgKind::Inet { cidr: false }, ArrowType::Utf8),
+        "CIDR" => (PgKind::Inet { cidr: true }, ArrowType::Utf8),
+        "VOID" => (PgKind::Void, ArrowType::Null),
         _ => return Err(unmapped(column, ty.name())),
     })
 }
@@ -377,7 +377,7 @@ pub(crate) fn numeric(b: &[u8]) -> std::result::Result<Datum<'static>, String> {
             value = value.checked_add(t).ok_or_else(too_wide)?;
         }
     }
-    if crate::columns::digits256(value) > 76 {
+    if crate::columns::decimal::digits256(value) > 76 {
         return Err(too_wide());
     }
     Ok(Datum::Decimal256(
@@ -506,7 +506,7 @@ mod tests {
         }
         assert!(shown(numeric(&[0, 1])).starts_with("error: "));
         // Through `push`, the error names the column.
-        let mut c = Column::new("amount", Target::Decimal { declared: None });
+        let mut c = Column::new("amount", ArrowType::Decimal { declared: None });
         let err = push(
             &mut c,
             &PgKind::Numeric,
@@ -518,12 +518,12 @@ mod tests {
 
     #[test]
     fn forged_dates_times_arrays_and_inets_are_named_errors() {
-        let mut c = Column::new("d", Target::Date32);
+        let mut c = Column::new("d", ArrowType::Date32);
         for days in [i32::MAX, i32::MIN] {
             let err = push(&mut c, &PgKind::Date, Some(&days.to_be_bytes())).unwrap_err();
             assert!(err.message().contains("infinite date"), "{err}");
         }
-        let mut c = Column::new("t", Target::Time64);
+        let mut c = Column::new("t", ArrowType::Time64);
         for micros in [-1i64, 86_400_000_001, i64::MAX] {
             let err = push(&mut c, &PgKind::Time, Some(&micros.to_be_bytes())).unwrap_err();
             assert!(err.message().contains("`t`"), "{err}");
@@ -536,7 +536,7 @@ mod tests {
             b.extend(elements);
             b
         };
-        let mut c = Column::new("a", Target::List(Box::new(Target::Int32)));
+        let mut c = Column::new("a", ArrowType::List(Box::new(ArrowType::Int32)));
         let forged = [
             array(i32::MAX, &[]),
             array(-1, &[]),

@@ -5,18 +5,19 @@
 //! but never shows its value. A `statement_timeout` from the config is set on every pooled
 //! connection.
 
-pub(crate) mod bind;
-pub(crate) mod copy;
-pub(crate) mod decode;
-pub(crate) mod read;
+mod bind;
+mod copy;
+mod decode;
+mod driver;
+mod read;
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Arc;
 
 use dataconn_core::{Error, Result, Secret};
-use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::postgres::PgConnectOptions;
 
-use crate::config::PoolSettings;
+use crate::settings::Settings;
 
 /// The URL parameters sqlx's PostgreSQL driver reads (`PgConnectOptions::parse_from_url`).
 fn known_parameter(key: &str) -> bool {
@@ -44,12 +45,11 @@ fn known_parameter(key: &str) -> bool {
 }
 
 /// Open a pool on `url`, connecting once so that a bad address fails here.
-pub(crate) async fn connect(
+pub(crate) async fn open(
     url: &Secret,
-    pool: &PoolSettings,
-    statement_timeout: Option<Duration>,
-) -> Result<PgPool> {
-    let url = crate::address::driver_url(url.expose(), known_parameter, &[]);
+    settings: &Settings,
+) -> Result<Arc<dyn crate::driver::Driver>> {
+    let url = crate::server_url::driver_url(url.expose(), known_parameter, &[]);
     for parameter in &url.dropped {
         tracing::warn!(
             %parameter,
@@ -59,11 +59,17 @@ pub(crate) async fn connect(
     let mut options = PgConnectOptions::from_str(&url.url)
         .map_err(|e| Error::config("expected a valid postgresql:// URL").with_source(e))?
         .application_name("dataconn");
-    if let Some(timeout) = statement_timeout {
+    if let Some(timeout) = settings.statement_timeout {
         options = options.options([("statement_timeout", format!("{}ms", timeout.as_millis()))]);
     }
-    crate::pool_options::<sqlx::Postgres>(pool)
+    let pool = settings
+        .pool
+        .options::<sqlx::Postgres>()
         .connect_with(options)
         .await
-        .map_err(|e| crate::connect_error(e, "PostgreSQL"))
+        .map_err(|e| crate::error::connect_error(e, "PostgreSQL"))?;
+    Ok(Arc::new(driver::PgDriver {
+        pool,
+        use_copy: settings.use_copy,
+    }))
 }

@@ -15,7 +15,9 @@ use sqlx::{Column as _, Executor, Row, Statement, ValueRef};
 use super::bind::PgBind;
 use super::copy::{CopyParser, Progress};
 use super::decode::{PgKind, kind_of, push};
-use crate::columns::{Assembler, Column, Target};
+use crate::columns::{ArrowType, Assembler, Column};
+use crate::driver::safe_sql;
+use crate::error::sqlx_error;
 use crate::sink::Sink;
 
 /// A prepared statement and how to decode its columns.
@@ -30,9 +32,9 @@ async fn prepare(conn: &mut PgConnection, sql: &str, binds: &[PgBind]) -> Result
     let mut kinds = Vec::new();
     let mut columns = Vec::new();
     for column in statement.columns() {
-        let (kind, target) = kind_of(column.name(), column.type_info())?;
+        let (kind, arrow_type) = kind_of(column.name(), column.type_info())?;
         kinds.push(kind);
-        columns.push(Column::new(column.name(), target));
+        columns.push(Column::new(column.name(), arrow_type));
     }
     declare_numerics(conn, &statement, &mut columns).await?;
     Ok(Prepared {
@@ -50,19 +52,19 @@ pub(crate) async fn prepare_checked(
 ) -> Result<PgStatement> {
     let types: Vec<_> = binds.iter().map(PgBind::type_info).collect();
     let mut statement = conn
-        .prepare_with(crate::query::safe(sql.to_owned()), &types)
+        .prepare_with(safe_sql(sql.to_owned()), &types)
         .await
-        .map_err(crate::sqlx_error)?;
+        .map_err(sqlx_error)?;
     // sqlx caches statements by SQL text alone; the same SQL bound with other types needs a
     // fresh prepare, or the server would read the values in the wrong binary format.
     if !parameters_match(&statement, binds) {
         sqlx::Connection::clear_cached_statements(&mut *conn)
             .await
-            .map_err(crate::sqlx_error)?;
+            .map_err(sqlx_error)?;
         statement = conn
-            .prepare_with(crate::query::safe(sql.to_owned()), &types)
+            .prepare_with(safe_sql(sql.to_owned()), &types)
             .await
-            .map_err(crate::sqlx_error)?;
+            .map_err(sqlx_error)?;
     }
     Ok(statement)
 }
@@ -89,7 +91,7 @@ async fn declare_numerics(
         .columns()
         .iter()
         .enumerate()
-        .filter(|(i, _)| matches!(columns[*i].target(), Target::Decimal { .. }))
+        .filter(|(i, _)| matches!(columns[*i].arrow_type(), ArrowType::Decimal { .. }))
         .filter_map(|(i, c)| {
             Some((
                 i,
@@ -111,7 +113,7 @@ async fn declare_numerics(
     .bind(atts)
     .fetch_all(&mut *conn)
     .await
-    .map_err(crate::sqlx_error)?;
+    .map_err(sqlx_error)?;
     for row in rows {
         let (rel, att, typmod): (i64, i32, i32) = (row.get(0), row.get(1), row.get(2));
         let Some(&(i, _, _)) = wanted.iter().find(|w| w.1 == rel && w.2 == att) else {
@@ -121,7 +123,7 @@ async fn declare_numerics(
             let name = columns[i].name().to_owned();
             columns[i] = Column::new(
                 name,
-                Target::Decimal {
+                ArrowType::Decimal {
                     declared: Some(declared),
                 },
             );
@@ -179,9 +181,9 @@ pub(crate) async fn read(
             "COPY ({}\n) TO STDOUT (FORMAT binary)",
             sql.trim().trim_end_matches(';')
         );
-        let mut chunks = conn.copy_out_raw(&copy).await.map_err(crate::sqlx_error)?;
+        let mut chunks = conn.copy_out_raw(&copy).await.map_err(sqlx_error)?;
         let mut parser = CopyParser::default();
-        'chunks: while let Some(chunk) = chunks.try_next().await.map_err(crate::sqlx_error)? {
+        'chunks: while let Some(chunk) = chunks.try_next().await.map_err(sqlx_error)? {
             parser.feed(&chunk);
             loop {
                 match parser.decode(&mut assembler, &kinds)? {
@@ -196,21 +198,16 @@ pub(crate) async fn read(
             }
         }
         // Drain what is left (the server's CommandComplete) so the connection is reusable.
-        while chunks
-            .try_next()
-            .await
-            .map_err(crate::sqlx_error)?
-            .is_some()
-        {}
+        while chunks.try_next().await.map_err(sqlx_error)?.is_some() {}
     } else {
         let mut query = statement.query();
         for bind in binds {
             query = bind.bind(query);
         }
         let mut rows = query.fetch(&mut *conn);
-        while let Some(row) = rows.try_next().await.map_err(crate::sqlx_error)? {
+        while let Some(row) = rows.try_next().await.map_err(sqlx_error)? {
             for (i, (column, kind)) in assembler.columns().iter_mut().zip(&kinds).enumerate() {
-                let value = row.try_get_raw(i).map_err(crate::sqlx_error)?;
+                let value = row.try_get_raw(i).map_err(sqlx_error)?;
                 let raw = if value.is_null() {
                     None
                 } else {

@@ -1,24 +1,28 @@
 //! SQLite through sqlx (bundled, so no system library is needed).
 //!
-//! sqlx connects, pools, runs sessions and writes; [`read`] is the fast read path.
+//! sqlx connects, pools, runs sessions and writes ([`driver`]); [`read`] is the fast read
+//! path.
 
-pub(crate) mod bind;
-pub(crate) mod columns;
-pub(crate) mod read;
+mod bind;
+mod columns;
+mod driver;
+mod read;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use dataconn_core::{Error, ErrorKind, Result};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+use sqlx::sqlite::SqliteConnectOptions;
 
 use crate::config::PoolSettings;
+use crate::settings::Settings;
 
 /// Open a pool on a SQLite file (created when missing, unless read-only) or in memory.
-pub(crate) async fn connect(
+pub(crate) async fn open(
     path: Option<&Path>,
     read_only: bool,
-    pool: &PoolSettings,
-) -> Result<SqlitePool> {
+    settings: &Settings,
+) -> Result<Arc<dyn crate::driver::Driver>> {
     let options = match path {
         Some(path) => SqliteConnectOptions::new()
             .filename(path)
@@ -27,23 +31,24 @@ pub(crate) async fn connect(
         None => SqliteConnectOptions::new().in_memory(true),
     };
     // Each connection to `:memory:` is its own database: one connection, kept open, keeps one.
-    let settings = match path {
-        Some(_) => pool.clone(),
+    let pool_settings = match path {
+        Some(_) => settings.pool.clone(),
         None => PoolSettings {
             max_connections: 1,
             min_connections: 1,
             idle_timeout: None,
             max_lifetime: None,
-            ..pool.clone()
+            ..settings.pool.clone()
         },
     };
-    crate::pool_options::<sqlx::Sqlite>(&settings)
+    let pool = pool_settings
+        .options::<sqlx::Sqlite>()
         .connect_with(options)
         .await
         .map_err(|e| {
             let place =
                 path.map_or_else(|| "in memory".to_owned(), |p| format!("at {}", p.display()));
-            let err = crate::sqlx_error(e);
+            let err = crate::error::sqlx_error(e);
             let kind = if err.kind() == ErrorKind::Timeout {
                 ErrorKind::Timeout
             } else {
@@ -52,5 +57,6 @@ pub(crate) async fn connect(
             Error::new(kind, format!("could not open the SQLite database {place}"))
                 .set_temporary(err.is_temporary())
                 .with_source(err)
-        })
+        })?;
+    Ok(Arc::new(driver::SqliteDriver { pool }))
 }

@@ -15,9 +15,10 @@ use rusqlite::ToSql;
 use rusqlite::types::ToSqlOutput;
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqlitePool;
-use tokio::sync::mpsc;
 
 use super::columns::{ColumnBuilder, Kind, cast_to};
+use crate::error::sqlx_error;
+use crate::sink::{Sink, kept};
 
 /// A raw SQLite handle moved to the blocking thread that steps it.
 struct RawHandle(NonNull<rusqlite::ffi::sqlite3>);
@@ -37,12 +38,6 @@ pub(crate) struct ReadRequest {
     pub(crate) batch_bytes: usize,
 }
 
-/// Where the batches go: kept for one table, or sent down a stream as they are cut.
-pub(crate) enum Out {
-    Keep,
-    Stream(mpsc::Sender<Result<RecordBatch>>),
-}
-
 /// Read through a pooled connection, on a blocking thread.
 ///
 /// The work runs in its own task so that dropping the caller's future cannot release the
@@ -50,17 +45,17 @@ pub(crate) enum Out {
 pub(crate) async fn read_pooled(
     pool: &SqlitePool,
     request: ReadRequest,
-    out: Out,
+    sink: Sink,
 ) -> Result<Option<Table>> {
     let pool = pool.clone();
     let task = tokio::spawn(async move {
-        let mut conn = pool.acquire().await.map_err(crate::sqlx_error)?;
-        let mut locked = conn.lock_handle().await.map_err(crate::sqlx_error)?;
+        let mut conn = pool.acquire().await.map_err(sqlx_error)?;
+        let mut locked = conn.lock_handle().await.map_err(sqlx_error)?;
         let handle = RawHandle(locked.as_raw_handle());
         let stepped = tokio::task::spawn_blocking(move || {
             let handle = handle;
             // SAFETY: see `RawHandle`; the lock is held until this closure returns.
-            unsafe { read_raw(handle.0, &request, out) }
+            unsafe { read_raw(handle.0, &request, sink) }
         })
         .await;
         drop(locked);
@@ -72,11 +67,10 @@ pub(crate) async fn read_pooled(
 
 /// Read on a connection the caller holds (a session's transaction), on the current thread.
 pub(crate) async fn read_on(conn: &mut SqliteConnection, request: &ReadRequest) -> Result<Table> {
-    let mut locked = conn.lock_handle().await.map_err(crate::sqlx_error)?;
+    let mut locked = conn.lock_handle().await.map_err(sqlx_error)?;
     let raw = locked.as_raw_handle();
     // SAFETY: `locked` keeps sqlx's worker off the handle for the whole synchronous read.
-    let table = unsafe { read_raw(raw, request, Out::Keep) }?;
-    table.ok_or_else(|| Error::internal("a kept read returned no table"))
+    kept(unsafe { read_raw(raw, request, Sink::Keep) }?)
 }
 
 struct Bind<'a>(super::bind::Scalar<'a>);
@@ -107,7 +101,7 @@ fn mixed_types(name: &str, before: Kind, now: Kind) -> Error {
 
 /// Cut batches, keep or send them.
 struct Batches {
-    out: Out,
+    sink: Sink,
     kept: Vec<(Vec<arrow::array::ArrayRef>, Vec<Kind>)>,
     /// For a stream: the kinds of the first batch, which every later batch must fit.
     frozen: Option<Vec<Kind>>,
@@ -117,8 +111,8 @@ impl Batches {
     /// Cut the builders' rows; returns false when the stream's reader has gone.
     fn cut(&mut self, builders: &mut [ColumnBuilder], rows: usize) -> Result<bool> {
         let kinds: Vec<Kind> = builders.iter().map(ColumnBuilder::kind).collect();
-        match &self.out {
-            Out::Keep => {
+        match &self.sink {
+            Sink::Keep => {
                 let columns = builders
                     .iter_mut()
                     .map(|b| {
@@ -129,7 +123,7 @@ impl Batches {
                 self.kept.push((columns, kinds));
                 Ok(true)
             }
-            Out::Stream(tx) => {
+            Sink::Send(tx) => {
                 let frozen = match &self.frozen {
                     Some(frozen) => frozen.clone(),
                     None => kinds.clone(),
@@ -171,7 +165,7 @@ fn schema_of(builders: &[ColumnBuilder], kinds: &[Kind]) -> Arc<Schema> {
 unsafe fn read_raw(
     raw: NonNull<rusqlite::ffi::sqlite3>,
     request: &ReadRequest,
-    out: Out,
+    sink: Sink,
 ) -> Result<Option<Table>> {
     // SAFETY: the caller guarantees exclusive use; `from_handle` does not close it on drop.
     let conn = unsafe { rusqlite::Connection::from_handle(raw.as_ptr()) }.map_err(query_error)?;
@@ -198,9 +192,9 @@ unsafe fn read_raw(
         .map(|c| ColumnBuilder::new(c.name().to_owned(), Kind::from_decltype(c.decl_type())))
         .collect();
 
-    let streaming = matches!(out, Out::Stream(_));
+    let streaming = matches!(sink, Sink::Send(_));
     let mut batches = Batches {
-        out,
+        sink,
         kept: Vec::new(),
         frozen: None,
     };
@@ -291,7 +285,7 @@ mod tests {
         // SAFETY: the connection is open and used by this thread only.
         let raw = NonNull::new(unsafe { conn.handle() }).unwrap();
         // SAFETY: as above.
-        let table = unsafe { read_raw(raw, &request, Out::Keep) }
+        let table = unsafe { read_raw(raw, &request, Sink::Keep) }
             .unwrap()
             .unwrap();
         assert_eq!(table.num_rows(), 10);
