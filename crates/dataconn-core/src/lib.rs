@@ -43,6 +43,7 @@ pub mod ipc;
 mod lock;
 mod params;
 mod problems;
+mod read_only;
 mod redact;
 mod registry;
 mod retry;
@@ -89,6 +90,7 @@ pub mod raw {
     pub use crate::lock::{LockExt, MutexExt};
     pub use crate::params::{Dialect, Rewritten, parse_decimal, rewrite};
     pub use crate::problems::Problems;
+    pub use crate::read_only::ensure_read;
     pub use crate::redact::{is_secret_key, mask_url, url_secrets};
     pub use crate::shared::{GenerationBump, SharedTier};
     pub use crate::url_check::{http_url, url_for_messages};

@@ -52,7 +52,6 @@ mod settings;
 mod sink;
 #[cfg(feature = "sqlite")]
 mod sqlite;
-mod statement;
 
 use std::sync::Arc;
 

@@ -21,7 +21,7 @@ use crate::sink::{Sink, kept};
 /// Refuse a `query()` or `query_stream` that would write, before anything runs.
 fn ensure_read(conn: &SqlConnection, sql: &str) -> Result<()> {
     let dialect = conn.settings().address.dialect();
-    crate::statement::ensure_read(sql, dialect).map_err(|e| conn.base.masked(e))
+    dataconn_core::raw::ensure_read(sql, dialect).map_err(|e| conn.base.masked(e))
 }
 
 impl SqlConnection {

@@ -1,4 +1,5 @@
-//! Whether a SQL text only reads, checked before `query()` or `query_stream` runs it.
+//! Whether a SQL text only reads, checked before `query()` or `query_stream` runs it (by the
+//! SQL, ADBC and DuckDB connectors; [`ensure_read`] in the author's kit for others).
 //!
 //! `query()` results are cached and a failed read is retried, so a write sent through it could
 //! run twice, or be served from the cache without running at all. Without a SQL parser, the
@@ -11,12 +12,15 @@
 //! - `WITH` when no `INSERT`, `UPDATE`, `DELETE` or `MERGE` follows (PostgreSQL's
 //!   data-modifying CTEs); `UPDATE` after `FOR` or `KEY` is a row lock and counts as a read;
 //! - neither may hold `INTO` (`SELECT ... INTO new_table`, `INTO OUTFILE`, `INTO @var`);
-//! - SQLite's `PRAGMA name`, or `PRAGMA name(arg)` for the pragmas that only report.
+//! - SQLite's `PRAGMA name`, or `PRAGMA name(arg)` for the pragmas that only report;
+//! - DuckDB's `FROM t ...` (a `SELECT` with the `FROM` first), `SUMMARIZE`, `PIVOT` and
+//!   `UNPIVOT`.
 //!
 //! It is a guard against mistakes, not a sandbox: a function with side effects called from a
 //! `SELECT` still runs. Give untrusted SQL a read-only database user.
 
-use dataconn_core::{Dialect, Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
+use crate::params::Dialect;
 
 /// A word or one punctuation character of SQL text, outside strings and comments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +53,7 @@ const READ_PRAGMAS: &[&str] = &[
 ///
 /// # Errors
 /// [`ErrorKind::Unsupported`] naming what was found, pointing at `execute` and `session`.
-pub(crate) fn ensure_read(sql: &str, dialect: Dialect) -> Result<()> {
+pub fn ensure_read(sql: &str, dialect: Dialect) -> Result<()> {
     let tokens = tokens(sql, dialect);
     let mut statements = tokens
         .split(|t| *t == Token::Punct(b';'))
@@ -127,7 +131,13 @@ fn classify(statement: &[Token<'_>]) -> std::result::Result<(), String> {
             }
             Ok(())
         }
-        "show" | "describe" | "desc" => Ok(()),
+        "show" | "describe" | "desc" | "summarize" => Ok(()),
+        "from" | "pivot" | "unpivot" => {
+            if has("into") {
+                return Err(format!("`{}` with INTO, which writes", first.to_uppercase()));
+            }
+            Ok(())
+        }
         "explain" => {
             // The explained statement starts at its first keyword (options come before it).
             let inner = statement[1..].iter().position(|t| {
@@ -311,6 +321,15 @@ mod tests {
 
     fn reads(sql: &str, dialect: Dialect) -> bool {
         ensure_read(sql, dialect).is_ok()
+    }
+
+    #[test]
+    fn duckdb_reads_pass_and_its_into_does_not() {
+        for sql in ["from t where x > 1", "summarize t", "pivot t on y using sum(x)"] {
+            assert!(reads(sql, Dialect::Postgres), "{sql}");
+        }
+        assert!(!reads("from t into u", Dialect::Postgres));
+        assert!(!reads("create table u as from t", Dialect::Postgres));
     }
 
     #[test]

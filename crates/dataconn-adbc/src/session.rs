@@ -1,0 +1,119 @@
+//! [`Session`]: a transaction on one driver connection (autocommit off until it ends).
+
+use dataconn_core::raw::rewrite;
+use dataconn_core::{Params, Result, Table};
+
+use crate::connection::AdbcConnection;
+use crate::pool::{Lease, on_blocking_thread};
+use crate::query::{read_all, update};
+
+/// A transaction: statements on one driver connection, applied together by
+/// [`Session::commit`] or not at all. Dropped without a commit, it is rolled back (its
+/// connection is closed rather than reused, which ends the transaction on the server).
+#[must_use = "a session does nothing until it commits"]
+pub struct Session<'a> {
+    conn: &'a AdbcConnection,
+    lease: Option<Lease>,
+}
+
+impl std::fmt::Debug for Session<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("connection", &self.conn.base.name())
+            .field("open", &self.lease.is_some())
+            .finish()
+    }
+}
+
+impl AdbcConnection {
+    /// Start a transaction.
+    ///
+    /// # Errors
+    /// [`dataconn_core::ErrorKind::Unsupported`] from a driver without transactions; a failed
+    /// connect.
+    pub async fn session(&self) -> Result<Session<'_>> {
+        let pool = self.pool().await?;
+        let lease = pool.lease().await.map_err(|e| self.base.masked(e))?;
+        let (lease, begun) = on_blocking_thread(lease, |lease| lease.set_autocommit(false)).await?;
+        begun.map_err(|e| self.base.masked(e))?;
+        Ok(Session {
+            conn: self,
+            lease: Some(lease),
+        })
+    }
+}
+
+impl Session<'_> {
+    /// Run `work` with the session's connection on a blocking thread.
+    async fn run<T: Send + 'static>(
+        &mut self,
+        work: impl FnOnce(&mut adbc_driver_manager::ManagedConnection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let lease = self
+            .lease
+            .take()
+            .ok_or_else(|| dataconn_core::Error::internal("a session used after it ended"))?;
+        let (lease, out) = on_blocking_thread(lease, |lease| work(lease.connection()?)).await?;
+        self.lease = Some(lease);
+        out.map_err(|e| self.conn.base.masked(e))
+    }
+
+    /// Run a statement that changes data; the rows it changed (0 when the driver does not say).
+    ///
+    /// # Errors
+    /// Parameter errors; the driver's error (on PostgreSQL the transaction is then aborted:
+    /// roll back).
+    pub async fn execute(&mut self, sql: &str, params: Params) -> Result<u64> {
+        let statement = rewrite(sql, &params, self.conn.settings().dialect)
+            .map_err(|e| self.conn.base.masked(e))?;
+        self.run(move |c| update(c, &statement)).await
+    }
+
+    /// Run a statement that returns rows (reads see the session's own writes), uncached.
+    ///
+    /// # Errors
+    /// As [`Session::execute`].
+    pub async fn query(&mut self, sql: &str, params: Params) -> Result<Table> {
+        let statement = rewrite(sql, &params, self.conn.settings().dialect)
+            .map_err(|e| self.conn.base.masked(e))?;
+        self.run(move |c| read_all(c, &statement, None)).await
+    }
+
+    /// Apply every statement of the session, and drop the connection's cached reads.
+    ///
+    /// # Errors
+    /// The driver's refusal; nothing is applied then.
+    pub async fn commit(mut self) -> Result<()> {
+        let result = self.end(true).await;
+        self.conn.base.cache().invalidate().await;
+        result
+    }
+
+    /// Undo every statement of the session.
+    ///
+    /// # Errors
+    /// The driver's refusal (the connection is then closed, which undoes them too).
+    pub async fn rollback(mut self) -> Result<()> {
+        self.end(false).await
+    }
+
+    async fn end(&mut self, commit: bool) -> Result<()> {
+        let lease = self
+            .lease
+            .take()
+            .ok_or_else(|| dataconn_core::Error::internal("a session ended twice"))?;
+        // A lease still in a transaction when dropped (the commit or the switch back to
+        // autocommit failed) is closed, not reused.
+        let (_lease, out) = on_blocking_thread(lease, move |lease| {
+            use adbc_core::Connection as _;
+            let conn = lease.connection()?;
+            let ended = if commit { conn.commit() } else { conn.rollback() };
+            ended.map_err(|e| {
+                crate::error::adbc_error(e, if commit { "committing" } else { "rolling back" })
+            })?;
+            lease.set_autocommit(true)
+        })
+        .await?;
+        out.map_err(|e| self.conn.base.masked(e))
+    }
+}

@@ -1,0 +1,1 @@
+//! ADBC and DuckDB connector behaviour on real drivers.
