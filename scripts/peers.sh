@@ -119,13 +119,15 @@ start_scratch_mariadb() {
 # A Python venv with the test peers from PyPI (moto's S3 server, pyarrow/pandas for interop).
 python_peers() {
     local venv="$peers/venv"
-    if [ ! -x "$venv/bin/moto_server" ] || [ ! -f "$venv/.peers-ready-2" ]; then
+    if [ ! -x "$venv/bin/moto_server" ] || [ ! -f "$venv/.peers-ready-3" ]; then
         command -v python3 >/dev/null 2>&1 || install python3 python3-venv || return 1
         python3 -m venv "$venv" >&2 || { install python3-venv && python3 -m venv "$venv" >&2; } || return 1
-        log "installing moto, pyarrow and pandas into $venv"
+        log "installing moto, pyarrow, pandas, fakesnow and the ADBC drivers into $venv"
         "$venv/bin/pip" install --quiet 'moto[s3]==5.2.5' flask flask-cors pyarrow pandas azure-storage-blob \
-            'fakesnow[server]==0.12.1' 'snowflake-connector-python<5' >&2 || return 1
-        touch "$venv/.peers-ready-2"
+            'fakesnow[server]==0.12.1' 'snowflake-connector-python<5' \
+            'adbc-driver-manager==1.13.0' 'adbc-driver-postgresql==1.13.0' 'adbc-driver-sqlite==1.13.0' \
+            >&2 || return 1
+        touch "$venv/.peers-ready-3"
     fi
     echo "$venv"
 }
@@ -140,7 +142,8 @@ background() {
 
 start_files_peers() {
     local venv
-    venv=$(python_peers) || { log "no Python peers: S3, HTTP and interop tests will report missing servers"; return 0; }
+    venv=$(python_peers) || { log "no Python peers: S3, HTTP, ADBC and interop tests will report missing servers"; return 0; }
+    adbc_peers "$venv"
     # S3: moto.
     if ! answers 5055; then
         log "starting moto (S3) on 127.0.0.1:5055"
@@ -203,6 +206,26 @@ if 'dataconn-test' not in [c.name for c in client.list_containers()]:
     else
         log "npm not found: the Azure tests will report a missing server"
     fi
+}
+
+# ADBC drivers (the shared libraries inside the PyPI wheels) and DuckDB's own library (from
+# DuckDB's npm package, which ships libduckdb.so as it is), for the ADBC and DuckDB tests.
+adbc_peers() {
+    local venv=$1 driver
+    for driver in postgresql sqlite; do
+        local so
+        so=$("$venv/bin/python" -c "import adbc_driver_$driver as d; print(d._driver_path())" 2>/dev/null) || continue
+        [ -f "$so" ] && printf 'export DATACONN_TEST_ADBC_%s_DRIVER=%q\n' "${driver^^}" "$so"
+    done
+    local duck="$peers/duckdb/node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so"
+    if [ ! -f "$duck" ] && command -v npm >/dev/null 2>&1; then
+        log "installing DuckDB's library (npm @duckdb/node-bindings-linux-x64 1.5.6-r.1)"
+        mkdir -p "$peers/duckdb"
+        (cd "$peers/duckdb" && npm install --no-audit --no-fund --silent \
+            '@duckdb/node-bindings-linux-x64@1.5.6-r.1' >&2) || true
+    fi
+    [ -f "$duck" ] && printf 'export DATACONN_TEST_DUCKDB_LIBRARY=%q\n' "$duck"
+    return 0
 }
 
 start() {

@@ -68,7 +68,10 @@ impl std::fmt::Debug for AdbcConfig {
             .field("driver", &self.driver)
             .field("uri", &self.uri.as_ref().map(|_| "***"))
             .field("options", &self.options.keys().collect::<Vec<_>>())
-            .field("adbc_options", &self.adbc_options.keys().collect::<Vec<_>>())
+            .field(
+                "adbc_options",
+                &self.adbc_options.keys().collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -109,7 +112,11 @@ impl ConnectorConfig for AdbcConfig {
                 config.origin("dialect")
             ));
         }
-        problems.extend(common_problems(config, self.max_connections, self.ttl.as_ref()));
+        problems.extend(common_problems(
+            config,
+            self.max_connections,
+            self.ttl.as_ref(),
+        ));
         for (key, value) in self.options.iter().chain(&self.adbc_options) {
             if option_value(value).is_none() {
                 problems.push(format!(
@@ -287,8 +294,15 @@ mod tests {
             "driver = \"postgresql\"\nuri = \"postgresql://u:pw@h/db\"\n\"adbc.postgresql.batch_size_hint_bytes\" = 1024\n[options]\nsome_flag = true\n",
         ))
         .unwrap();
-        let keys: Vec<&str> = settings.database_options.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(keys, ["uri", "adbc.postgresql.batch_size_hint_bytes", "some_flag"]);
+        let keys: Vec<&str> = settings
+            .database_options
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(
+            keys,
+            ["uri", "adbc.postgresql.batch_size_hint_bytes", "some_flag"]
+        );
         assert_eq!(settings.dialect, Dialect::Postgres);
         assert_eq!(settings.max_connections, 4);
         assert!(!format!("{settings:?}").contains("pw"), "{settings:?}");
@@ -304,7 +318,14 @@ mod tests {
         ))
         .unwrap_err();
         let msg = err.to_string();
-        for needle in ["5 problems", "`driver`", "`dialect`", "`max_connections`", "`ttl`", "`list`"] {
+        for needle in [
+            "5 problems",
+            "`driver`",
+            "`dialect`",
+            "`max_connections`",
+            "`ttl`",
+            "`list`",
+        ] {
             assert!(msg.contains(needle), "{needle}: {msg}");
         }
     }
@@ -313,7 +334,13 @@ mod tests {
     fn the_dialect_follows_the_driver_unless_given() {
         let dialect = |text: &str| Settings::adbc(&config(text)).unwrap().dialect;
         assert_eq!(dialect("driver = \"adbc_driver_sqlite\""), Dialect::Sqlite);
-        assert_eq!(dialect("driver = \"/opt/libadbc_driver_postgresql.so\""), Dialect::Postgres);
-        assert_eq!(dialect("driver = \"flightsql\"\ndialect = \"postgresql\""), Dialect::Postgres);
+        assert_eq!(
+            dialect("driver = \"/opt/libadbc_driver_postgresql.so\""),
+            Dialect::Postgres
+        );
+        assert_eq!(
+            dialect("driver = \"flightsql\"\ndialect = \"postgresql\""),
+            Dialect::Postgres
+        );
     }
 }

@@ -78,8 +78,18 @@ fn searched(name: &str, extra: &[PathBuf]) -> Vec<String> {
     let mut out = Vec::new();
     for candidate in candidates(name) {
         for folder in search_folders(extra) {
-            out.push(folder.join(format!("{candidate}.toml")).display().to_string());
-            out.push(folder.join(format!("lib{candidate}.so")).display().to_string());
+            out.push(
+                folder
+                    .join(format!("{candidate}.toml"))
+                    .display()
+                    .to_string(),
+            );
+            out.push(
+                folder
+                    .join(format!("lib{candidate}.so"))
+                    .display()
+                    .to_string(),
+            );
         }
         out.push(format!("lib{candidate}.so on the system library path"));
     }
@@ -202,7 +212,10 @@ mod tests {
     #[test]
     fn a_path_is_not_searched_for() {
         assert_eq!(candidates("/opt/x/libdriver.so"), ["/opt/x/libdriver.so"]);
-        assert_eq!(candidates("postgresql"), ["postgresql", "adbc_driver_postgresql"]);
+        assert_eq!(
+            candidates("postgresql"),
+            ["postgresql", "adbc_driver_postgresql"]
+        );
         assert_eq!(candidates("adbc_driver_sqlite"), ["adbc_driver_sqlite"]);
     }
 }

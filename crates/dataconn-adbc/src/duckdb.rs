@@ -144,7 +144,10 @@ pub(crate) fn settings(config: &ConnectionConfig) -> Result<Arc<Settings>> {
         options.push(("access_mode".to_owned(), "READ_ONLY".into()));
     }
     if let Some(threads) = parsed.threads {
-        options.push(("threads".to_owned(), OptionValue::String(threads.to_string())));
+        options.push((
+            "threads".to_owned(),
+            OptionValue::String(threads.to_string()),
+        ));
     }
     if let Some(limit) = parsed.memory_limit {
         options.push(("memory_limit".to_owned(), OptionValue::String(limit)));
@@ -229,17 +232,32 @@ mod tests {
     #[test]
     fn duckdb_engine_urls_and_settings_become_duckdb_options() {
         let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
-            list.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+            list.iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
         };
         assert_eq!(
             options("url = \"duckdb:///app.duckdb?threads=2\"\nread_only = true"),
-            pairs(&[("path", "app.duckdb"), ("access_mode", "READ_ONLY"), ("threads", "2")])
+            pairs(&[
+                ("path", "app.duckdb"),
+                ("access_mode", "READ_ONLY"),
+                ("threads", "2")
+            ])
         );
-        assert_eq!(options("url = \"duckdb:////srv/a.duckdb\""), pairs(&[("path", "/srv/a.duckdb")]));
+        assert_eq!(
+            options("url = \"duckdb:////srv/a.duckdb\""),
+            pairs(&[("path", "/srv/a.duckdb")])
+        );
         assert_eq!(options(""), pairs(&[("path", ":memory:")]));
         assert_eq!(
-            options("database = \"x.duckdb\"\nmemory_limit = \"1GB\"\n[settings]\ndefault_order = \"desc\""),
-            pairs(&[("path", "x.duckdb"), ("memory_limit", "1GB"), ("default_order", "desc")])
+            options(
+                "database = \"x.duckdb\"\nmemory_limit = \"1GB\"\n[settings]\ndefault_order = \"desc\""
+            ),
+            pairs(&[
+                ("path", "x.duckdb"),
+                ("memory_limit", "1GB"),
+                ("default_order", "desc")
+            ])
         );
     }
 
@@ -250,7 +268,13 @@ mod tests {
         ))
         .unwrap_err();
         let msg = err.to_string();
-        for needle in ["4 problems", "not both", "duckdb:///", "`threads`", "`pool_size`"] {
+        for needle in [
+            "4 problems",
+            "not both",
+            "duckdb:///",
+            "`threads`",
+            "`pool_size`",
+        ] {
             assert!(msg.contains(needle), "{needle}: {msg}");
         }
     }

@@ -37,7 +37,17 @@ pub(crate) fn adbc_error(err: AdbcError, doing: &str) -> Error {
         codes.push_str(&format!(", vendor code {code}"));
     }
     let message = err.message.trim();
-    let mut out = Error::new(kind, format!("{doing} failed: {message} ({codes})"))
+    // DuckDB lets one process open a file for writing; say so plainly.
+    let (kind, hint) = if message.contains("Could not set lock on file") {
+        (
+            ErrorKind::Connect,
+            "; the file is locked by another process (DuckDB lets one process open a file for \
+             writing; close it there, or open it read-only from every process)",
+        )
+    } else {
+        (kind, "")
+    };
+    let mut out = Error::new(kind, format!("{doing} failed: {message} ({codes}){hint}"))
         .with_context("adbc_status", format!("{:?}", err.status));
     if let Some(state) = sqlstate {
         out = out.with_context("sqlstate", state);
@@ -69,9 +79,19 @@ mod tests {
         err.vendor_code = 7;
         let err = adbc_error(err, "running the query");
         let msg = err.to_string();
-        assert!(msg.contains("running the query failed: division by zero"), "{msg}");
-        assert!(msg.contains("SQLSTATE 22012") && msg.contains("vendor code 7"), "{msg}");
-        assert!(err.context().iter().any(|(k, v)| *k == "sqlstate" && v == "22012"));
+        assert!(
+            msg.contains("running the query failed: division by zero"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("SQLSTATE 22012") && msg.contains("vendor code 7"),
+            "{msg}"
+        );
+        assert!(
+            err.context()
+                .iter()
+                .any(|(k, v)| *k == "sqlstate" && v == "22012")
+        );
         assert_eq!(err.kind(), ErrorKind::Query);
         assert!(!err.is_temporary());
     }

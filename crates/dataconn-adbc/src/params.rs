@@ -32,7 +32,11 @@ pub(crate) fn bind_batch(values: &[Value], names: &[String]) -> Result<RecordBat
                 ),
             )
         })?;
-        fields.push(Field::new(format!("{}", i + 1), column.data_type().clone(), true));
+        fields.push(Field::new(
+            format!("{}", i + 1),
+            column.data_type().clone(),
+            true,
+        ));
         columns.push(column);
     }
     let schema = Arc::new(Schema::new(fields));
@@ -65,8 +69,12 @@ fn column(value: &Value) -> Option<ArrayRef> {
             Arc::new(Date32Array::from(vec![days]))
         }
         Value::Time(t) => {
-            let micros = t.signed_duration_since(chrono::NaiveTime::MIN).num_microseconds()?;
-            Arc::new(Time64MicrosecondArray::from(vec![micros.rem_euclid(MICROS_PER_DAY)]))
+            let micros = t
+                .signed_duration_since(chrono::NaiveTime::MIN)
+                .num_microseconds()?;
+            Arc::new(Time64MicrosecondArray::from(vec![
+                micros.rem_euclid(MICROS_PER_DAY),
+            ]))
         }
         Value::Timestamp(ts) => Arc::new(TimestampMicrosecondArray::from(vec![
             ts.and_utc().timestamp_micros(),
@@ -97,10 +105,20 @@ mod tests {
         let names = ["a", "b", "c", "d"].map(String::from);
         let batch = bind_batch(&values, &names).unwrap();
         assert_eq!(batch.num_rows(), 1);
-        let types: Vec<DataType> = batch.schema().fields().iter().map(|f| f.data_type().clone()).collect();
+        let types: Vec<DataType> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
         assert_eq!(
             types,
-            [DataType::Int64, DataType::Utf8, DataType::Null, DataType::Decimal128(38, 2)]
+            [
+                DataType::Int64,
+                DataType::Utf8,
+                DataType::Null,
+                DataType::Decimal128(38, 2)
+            ]
         );
     }
 

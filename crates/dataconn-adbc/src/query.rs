@@ -19,7 +19,10 @@ use crate::params::bind_batch;
 use crate::pool::on_blocking_thread;
 
 /// A statement ready to run: its SQL set and its parameters bound.
-pub(crate) fn prepare(conn: &mut ManagedConnection, statement: &Rewritten) -> Result<ManagedStatement> {
+pub(crate) fn prepare(
+    conn: &mut ManagedConnection,
+    statement: &Rewritten,
+) -> Result<ManagedStatement> {
     let mut prepared = conn
         .new_statement()
         .map_err(|e| adbc_error(e, "creating a statement"))?;

@@ -107,7 +107,11 @@ impl Session<'_> {
         let (_lease, out) = on_blocking_thread(lease, move |lease| {
             use adbc_core::Connection as _;
             let conn = lease.connection()?;
-            let ended = if commit { conn.commit() } else { conn.rollback() };
+            let ended = if commit {
+                conn.commit()
+            } else {
+                conn.rollback()
+            };
             ended.map_err(|e| {
                 crate::error::adbc_error(e, if commit { "committing" } else { "rolling back" })
             })?;

@@ -54,11 +54,12 @@ impl AdbcConnection {
         let result = pool
             .run(move |conn| {
                 let what = format!("writing into {name}");
-                let mut statement = conn
-                    .new_statement()
-                    .map_err(|e| adbc_error(e, &what))?;
+                let mut statement = conn.new_statement().map_err(|e| adbc_error(e, &what))?;
                 statement
-                    .set_option(OptionStatement::TargetTable, OptionValue::String(name.clone()))
+                    .set_option(
+                        OptionStatement::TargetTable,
+                        OptionValue::String(name.clone()),
+                    )
                     .map_err(|e| adbc_error(e, &what))?;
                 statement
                     .set_option(

@@ -134,7 +134,10 @@ fn classify(statement: &[Token<'_>]) -> std::result::Result<(), String> {
         "show" | "describe" | "desc" | "summarize" => Ok(()),
         "from" | "pivot" | "unpivot" => {
             if has("into") {
-                return Err(format!("`{}` with INTO, which writes", first.to_uppercase()));
+                return Err(format!(
+                    "`{}` with INTO, which writes",
+                    first.to_uppercase()
+                ));
             }
             Ok(())
         }
@@ -325,7 +328,11 @@ mod tests {
 
     #[test]
     fn duckdb_reads_pass_and_its_into_does_not() {
-        for sql in ["from t where x > 1", "summarize t", "pivot t on y using sum(x)"] {
+        for sql in [
+            "from t where x > 1",
+            "summarize t",
+            "pivot t on y using sum(x)",
+        ] {
             assert!(reads(sql, Dialect::Postgres), "{sql}");
         }
         assert!(!reads("from t into u", Dialect::Postgres));
