@@ -195,7 +195,7 @@ mod tests {
             entrypoint: None,
             search_paths: vec![dir.clone()],
         };
-        let err = load(&source).err().expect("no such driver");
+        let err = load(&source).expect_err("no such driver");
         assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
         let msg = err.to_string();
         for needle in [

@@ -551,3 +551,59 @@ fn fastish_id() -> u128 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos())
 }
+
+#[test]
+fn query_list_and_check_reach_duckdb() {
+    let Ok(library) = std::env::var("DATACONN_TEST_DUCKDB_LIBRARY") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "DATACONN_TEST_DUCKDB_LIBRARY is missing and CI=true (scripts/peers.sh installs DuckDB's library)"
+        );
+        eprintln!(
+            "SKIPPING the CLI's DuckDB test: set DATACONN_TEST_DUCKDB_LIBRARY or run scripts/peers.sh"
+        );
+        return;
+    };
+    let ws = Workspace::new();
+    let secrets = ws.path("duck.toml");
+    fs::write(
+        &secrets,
+        format!(
+            "[connections.duck]\nurl = \"duckdb:///{}\"\nlibrary = {library:?}\n",
+            ws.path("a.duckdb").display()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_dataconn"))
+            .args(["--secrets", secrets.to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "query",
+        "duck",
+        "select range * :k as n from range(3)",
+        "-p",
+        "k=10",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "n\n0\n10\n20\n");
+    let out = run(&["list"]);
+    assert!(
+        stdout(&out).contains("duck") && stdout(&out).contains("duckdb"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(&["check"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}

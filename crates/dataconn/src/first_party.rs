@@ -50,6 +50,24 @@ pub(crate) const FIRST_PARTY: &[(DisabledConnector, bool)] = &[
         },
         cfg!(feature = "gsheets"),
     ),
+    (
+        DisabledConnector {
+            connection_type: "adbc",
+            aliases: &[],
+            url_schemes: &[],
+            feature: "adbc",
+        },
+        cfg!(feature = "adbc"),
+    ),
+    (
+        DisabledConnector {
+            connection_type: "duckdb",
+            aliases: &[],
+            url_schemes: &["duckdb"],
+            feature: "duckdb (or duckdb-bundled)",
+        },
+        cfg!(feature = "duckdb"),
+    ),
 ];
 
 #[cfg(test)]

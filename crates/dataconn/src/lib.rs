@@ -47,6 +47,9 @@
 //! | `snowflake` | the Snowflake connector |
 //! | `gsheets` | the Google Sheets connector |
 //! | `redis` | a Redis (or Valkey) tier for the query cache, shared by every replica |
+//! | `adbc` | any database with an ADBC driver (PostgreSQL, SQLite, Flight SQL, Snowflake, BigQuery...) |
+//! | `duckdb` | DuckDB embedded, through its own library loaded at run time |
+//! | `duckdb-bundled` | DuckDB compiled in (nothing to install; about half an hour more of build) |
 //! | `query` | `query(sql)` over files and worksheets, on the embedded engine (Apache DataFusion) |
 
 pub mod blocking;
@@ -102,6 +105,17 @@ pub mod gsheets {
     pub use dataconn_gsheets::*;
 }
 
+/// The ADBC and DuckDB connectors.
+#[cfg(any(feature = "adbc", feature = "duckdb"))]
+pub mod adbc {
+    pub use dataconn_adbc::*;
+}
+
+#[cfg(feature = "adbc")]
+pub use dataconn_adbc::AdbcConnection;
+#[cfg(feature = "duckdb")]
+pub use dataconn_adbc::DuckDbConnection;
+
 /// The Redis tier of the query cache.
 #[cfg(feature = "redis")]
 pub mod redis {
@@ -125,6 +139,10 @@ pub fn default_registry() -> Registry {
     dataconn_snowflake::register(&registry);
     #[cfg(feature = "gsheets")]
     dataconn_gsheets::register(&registry);
+    #[cfg(feature = "adbc")]
+    dataconn_adbc::register(&registry);
+    #[cfg(feature = "duckdb")]
+    dataconn_adbc::register_duckdb(&registry);
     registry
 }
 

@@ -232,3 +232,40 @@ fn the_connector_guide_quotes_the_compiled_example() {
         "the example connector stays under 100 lines ({lines})"
     );
 }
+
+/// DuckDB from a program without async: connect, write and read through `blocking`.
+#[cfg(feature = "duckdb")]
+#[test]
+fn blocking_calls_reach_duckdb() {
+    let Ok(library) = std::env::var("DATACONN_TEST_DUCKDB_LIBRARY") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "DATACONN_TEST_DUCKDB_LIBRARY is missing and CI=true (scripts/peers.sh installs it)"
+        );
+        eprintln!("SKIPPING the blocking DuckDB test: run scripts/peers.sh");
+        return;
+    };
+    let secrets = dataconn::Secrets::from_toml(
+        "inline.toml",
+        &format!("[connections.duck]\ntype = \"duckdb\"\nlibrary = {library:?}\n"),
+    )
+    .unwrap();
+    let hub = dataconn::Connections::builder()
+        .registry(dataconn::default_registry())
+        .secrets(secrets)
+        .build()
+        .unwrap();
+    let duck = dataconn::blocking::block_on(async move {
+        hub.connection::<dataconn::DuckDbConnection>("duck").await
+    })
+    .unwrap();
+    let d = duck.clone();
+    dataconn::blocking::block_on(async move {
+        d.execute("create table t as select 42 as answer", params! {})
+            .await
+    })
+    .unwrap();
+    let table = dataconn::blocking::query(&duck, "select answer from t", params! {}, "1m").unwrap();
+    assert_eq!(table.num_rows(), 1);
+    assert!(table.to_csv().unwrap().contains("42"));
+}
