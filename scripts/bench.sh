@@ -6,6 +6,7 @@
 #   scripts/bench.sh cache                 # cache hits by tier (local, Redis) vs re-running
 #   scripts/bench.sh snowflake             # fakesnow into Arrow vs the official Python connector
 #   scripts/bench.sh query                 # SQL over a Parquet file vs DuckDB (Python)
+#   scripts/bench.sh duckdb                # DuckDB through dataconn vs DuckDB's Python package
 #   ROWS=100000 scripts/bench.sh sql       # a quicker look
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,7 @@ if [ "$name" = snowflake ]; then
     eval "$(scripts/peers.sh start)"
     export BENCH_PYTHON="$PWD/target/peers/venv/bin/python"
 fi
-if [ "$name" = sql ] || [ "$name" = files ] || [ "$name" = query ]; then
+if [ "$name" = sql ] || [ "$name" = files ] || [ "$name" = query ] || [ "$name" = duckdb ]; then
     [ "$name" = query ] || eval "$(scripts/peers.sh start)"
     venv=target/bench-venv
     if [ ! -f "$venv/.ready" ] || [ benches/python/requirements.txt -nt "$venv/.ready" ]; then

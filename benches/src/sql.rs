@@ -7,7 +7,9 @@
 //!
 //! - PostgreSQL floor: draining `COPY (select * from bench) TO STDOUT (FORMAT binary)` without
 //!   decoding. MySQL floor: the `mariadb` client dumping the query to /dev/null.
-//! - dataconn `query()` (uncached), and for PostgreSQL also with `copy = false` (the row path).
+//! - dataconn `query()` (uncached), and for PostgreSQL also with `copy = false` (the row path)
+//!   and through the ADBC connector with the Apache Arrow PostgreSQL driver
+//!   (`DATACONN_TEST_ADBC_POSTGRESQL_DRIVER`, installed by `scripts/peers.sh`).
 //! - ConnectorX `read_sql(..., return_type="arrow")` and pandas `read_sql` over SQLAlchemy (what
 //!   Streamlit's `SQLConnection.query` runs), from `benches/python/sql_peers.py`.
 //!
@@ -228,6 +230,40 @@ async fn child(method: &str, url: &str) {
                 arrow_bytes: t.byte_size() as u64,
             }
         }
+        "dataconn-adbc" => {
+            let driver = std::env::var("DATACONN_TEST_ADBC_POSTGRESQL_DRIVER")
+                .expect("the ADBC PostgreSQL driver (scripts/peers.sh)");
+            let text = format!(
+                "[connections.bench]\ntype = \"adbc\"\ndriver = {driver:?}\nuri = {:?}\n",
+                url.replacen("postgres://", "postgresql://", 1)
+            );
+            let hub = Connections::builder()
+                .registry(dataconn::default_registry())
+                .secrets(Secrets::from_toml("bench-secrets.toml", &text).expect("secrets"))
+                .build()
+                .expect("hub");
+            let conn = hub
+                .connection::<dataconn::AdbcConnection>("bench")
+                .await
+                .expect("connect");
+            let mut times = Vec::new();
+            let mut last = None;
+            for _ in 0..3 {
+                drop(last.take());
+                let started = Instant::now();
+                let t = conn.query(QUERY).ttl(Ttl::NoCache).await.expect("query");
+                times.push(started.elapsed());
+                last = Some(t);
+            }
+            let t = last.expect("three runs");
+            Figures {
+                method: method.into(),
+                seconds: best(&times),
+                rows: t.num_rows() as u64,
+                peak_rss_kb: peak_rss_kb(),
+                arrow_bytes: t.byte_size() as u64,
+            }
+        }
         "copy-floor" => {
             let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
                 .await
@@ -380,6 +416,9 @@ async fn main() {
         let results = vec![
             run_child("dataconn", &url),
             run_child("dataconn-rows", &url),
+            std::env::var("DATACONN_TEST_ADBC_POSTGRESQL_DRIVER")
+                .ok()
+                .and_then(|_| run_child("dataconn-adbc", &url)),
             run_python("connectorx", &url.replace("postgres://", "postgresql://")),
             run_python("pandas", &url.replace("postgres://", "postgresql://")),
         ];
