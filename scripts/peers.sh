@@ -119,15 +119,16 @@ start_scratch_mariadb() {
 # A Python venv with the test peers from PyPI (moto's S3 server, pyarrow/pandas for interop).
 python_peers() {
     local venv="$peers/venv"
-    if [ ! -x "$venv/bin/moto_server" ] || [ ! -f "$venv/.peers-ready-3" ]; then
+    if [ ! -x "$venv/bin/moto_server" ] || [ ! -f "$venv/.peers-ready-4" ]; then
         command -v python3 >/dev/null 2>&1 || install python3 python3-venv || return 1
         python3 -m venv "$venv" >&2 || { install python3-venv && python3 -m venv "$venv" >&2; } || return 1
         log "installing moto, pyarrow, pandas, fakesnow and the ADBC drivers into $venv"
         "$venv/bin/pip" install --quiet 'moto[s3]==5.2.5' flask flask-cors pyarrow pandas azure-storage-blob \
             'fakesnow[server]==0.12.1' 'snowflake-connector-python<5' \
             'adbc-driver-manager==1.13.0' 'adbc-driver-postgresql==1.13.0' 'adbc-driver-sqlite==1.13.0' \
+            'adbc-driver-snowflake==1.11.0' \
             >&2 || return 1
-        touch "$venv/.peers-ready-3"
+        touch "$venv/.peers-ready-4"
     fi
     echo "$venv"
 }
@@ -212,7 +213,7 @@ if 'dataconn-test' not in [c.name for c in client.list_containers()]:
 # DuckDB's npm package, which ships libduckdb.so as it is), for the ADBC and DuckDB tests.
 adbc_peers() {
     local venv=$1 driver
-    for driver in postgresql sqlite; do
+    for driver in postgresql sqlite snowflake; do
         local so
         so=$("$venv/bin/python" -c "import adbc_driver_$driver as d; print(d._driver_path())" 2>/dev/null) || continue
         [ -f "$so" ] && printf 'export DATACONN_TEST_ADBC_%s_DRIVER=%q\n' "${driver^^}" "$so"

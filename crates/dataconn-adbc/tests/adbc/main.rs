@@ -6,4 +6,5 @@ mod conformance;
 mod duckdb;
 mod peers;
 mod postgres;
+mod snowflake;
 mod sqlite;

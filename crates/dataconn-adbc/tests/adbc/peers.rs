@@ -25,6 +25,25 @@ pub fn driver(var: &str, what: &str) -> Option<String> {
     }
 }
 
+/// The URL in `var` when something answers there.
+pub fn server(var: &str, what: &str) -> Option<String> {
+    let found = std::env::var(var).ok().filter(|url| {
+        let authority = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+        let authority = authority.split('/').next().unwrap_or_default();
+        authority.parse().ok().is_some_and(|addr| {
+            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).is_ok()
+        })
+    });
+    if found.is_none() {
+        assert!(
+            !in_ci(),
+            "{what} does not answer ({var}) and CI=true (scripts/peers.sh starts it)"
+        );
+        eprintln!("SKIPPING {what} tests: set {var} or run scripts/peers.sh");
+    }
+    found
+}
+
 /// The PostgreSQL ADBC driver and the URI of the machine's server.
 pub fn postgres() -> Option<(String, String)> {
     let driver = driver(
