@@ -40,11 +40,12 @@ async fn the_snowflake_driver_reads_and_writes_through_fakesnow() {
         .expect("connects");
     for sql in [
         format!("create database if not exists {db}"),
-        format!("create or replace table {db}.public.pets (id int, name varchar)"),
+        format!("create schema if not exists {db}.kit"),
+        format!("create or replace table {db}.kit.pets (id int, name varchar)"),
     ] {
         sf.execute(&sql, Params::new()).await.expect(&sql);
     }
-    let pets = format!("{db}.public.pets");
+    let pets = format!("{db}.kit.pets");
     for (id, name) in [(1, "cat"), (2, "dog"), (3, "it's")] {
         sf.execute(
             &format!("insert into {pets} values (:id, :name)"),
