@@ -180,15 +180,17 @@ fn dialect_of_driver(driver: &str) -> Dialect {
     }
 }
 
-/// An ADBC option value from a TOML value (tables and arrays have none).
+/// An ADBC option value from a TOML value, as text: every driver takes string options, and
+/// several (the Go drivers, PostgreSQL's) refuse integer ones they do not know. Tables and
+/// arrays have none.
 pub(crate) fn option_value(value: &Value) -> Option<OptionValue> {
-    Some(match value {
-        Value::String(s) => OptionValue::String(s.clone()),
-        Value::Integer(n) => OptionValue::Int(*n),
-        Value::Float(x) => OptionValue::Double(*x),
-        Value::Boolean(b) => OptionValue::String(b.to_string()),
+    Some(OptionValue::String(match value {
+        Value::String(s) => s.clone(),
+        Value::Integer(n) => n.to_string(),
+        Value::Float(x) => x.to_string(),
+        Value::Boolean(b) => b.to_string(),
         _ => return None,
-    })
+    }))
 }
 
 /// What a connection runs on, from either connector's keys; parsed once per connect.
@@ -203,6 +205,9 @@ pub(crate) struct Settings {
     pub(crate) max_connections: usize,
     /// Default cache lifetime of `query()` results.
     pub(crate) ttl: Ttl,
+    /// What identifies the database for sharing it within the process (a DuckDB file, which
+    /// must not be opened twice in one process); `None` for databases opened per connection.
+    pub(crate) share_key: Option<String>,
 }
 
 /// By hand: the options hold credentials.
@@ -276,8 +281,26 @@ impl Settings {
             dialect,
             max_connections,
             ttl,
+            share_key: None,
         }))
     }
+}
+
+/// The values to mask for an ADBC section: core's, and the password of a URI written without a
+/// scheme (`user:password@account/db`, as the Snowflake and Flight SQL drivers take it).
+pub(crate) fn masks(config: &ConnectionConfig) -> Vec<String> {
+    let mut out = config.sensitive_values();
+    for key in ["uri", "url"] {
+        if let Some(Value::String(uri)) = config.get(key)
+            && !uri.contains("://")
+            && let Some((userinfo, _)) = uri.rsplit_once('@')
+            && let Some((_, password)) = userinfo.split_once(':')
+            && !password.is_empty()
+        {
+            out.push(password.to_owned());
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -309,6 +332,12 @@ mod tests {
 
         let err = Settings::adbc(&config("driver = \"sqlite\"\nurii = \"x\"\n")).unwrap_err();
         assert!(err.message().contains("did you mean `uri`?"), "{err}");
+    }
+
+    #[test]
+    fn a_password_in_a_uri_without_a_scheme_is_masked() {
+        let c = config("driver = \"snowflake\"\nuri = \"svc:pa55-word@acme/db/public\"\n");
+        assert!(masks(&c).contains(&"pa55-word".to_owned()));
     }
 
     #[test]

@@ -70,7 +70,7 @@ async fn open_pool(settings: Arc<Settings>) -> Result<Arc<Pool>> {
 
 impl AdbcConnection {
     async fn connect(ctx: &ConnectContext, settings: Arc<Settings>) -> Result<AdbcConnection> {
-        let masks = ctx.config.sensitive_values();
+        let masks = crate::config::masks(&ctx.config);
         let pool = open_pool(settings.clone()).await.map_err(|e| {
             e.with_connection(ctx.config.name(), ctx.config.connection_type())
                 .scrub(&masks)
@@ -82,7 +82,8 @@ impl AdbcConnection {
                     settings,
                     pool: Some(pool),
                 },
-            ),
+            )
+            .mask_with(crate::config::masks, &ctx.config),
         })
     }
 

@@ -28,7 +28,7 @@ use crate::config::{Settings, common_problems, option_value, pool_and_ttl};
 use crate::driver::DriverSource;
 
 /// The keys of `type = "duckdb"` (see the module docs for each).
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[non_exhaustive]
 pub struct DuckDbConfig {
     /// The database file, or `:memory:`.
@@ -61,6 +61,18 @@ pub struct DuckDbConfig {
     /// Default cache lifetime of `query()` results.
     #[serde(default)]
     pub ttl: Option<Value>,
+}
+
+/// By hand: settings and URL parameters may hold credentials (`s3_secret_access_key`).
+impl std::fmt::Debug for DuckDbConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DuckDbConfig")
+            .field("database", &self.database)
+            .field("read_only", &self.read_only)
+            .field("settings", &self.settings.keys().collect::<Vec<_>>())
+            .field("library", &self.library)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ConnectorConfig for DuckDbConfig {
@@ -139,6 +151,15 @@ pub(crate) fn settings(config: &ConnectionConfig) -> Result<Arc<Settings>> {
         "" | ":memory:" => ":memory:".to_owned(),
         _ => path,
     };
+    // A file is opened once per process (DuckDB does not guard against a second instance on
+    // the same file); memory databases are each connection's own.
+    let share_key = (path != ":memory:").then(|| {
+        let file = std::path::Path::new(&path);
+        let absolute = std::fs::canonicalize(file).unwrap_or_else(|_| {
+            std::env::current_dir().map_or_else(|_| file.to_path_buf(), |cwd| cwd.join(file))
+        });
+        absolute.display().to_string()
+    });
     let mut options = vec![("path".to_owned(), OptionValue::String(path))];
     if parsed.read_only {
         options.push(("access_mode".to_owned(), "READ_ONLY".into()));
@@ -156,15 +177,9 @@ pub(crate) fn settings(config: &ConnectionConfig) -> Result<Arc<Settings>> {
         options.push((key, OptionValue::String(value)));
     }
     for (key, value) in &parsed.settings {
-        // DuckDB takes every setting as text; checked by `validate`.
+        // Checked by `validate`.
         if let Some(value) = option_value(value) {
-            let text = match value {
-                OptionValue::String(s) => s,
-                OptionValue::Int(n) => n.to_string(),
-                OptionValue::Double(x) => x.to_string(),
-                _ => continue,
-            };
-            options.push((key.clone(), OptionValue::String(text)));
+            options.push((key.clone(), value));
         }
     }
     let (max_connections, ttl) = pool_and_ttl(parsed.max_connections, parsed.ttl.as_ref());
@@ -175,6 +190,7 @@ pub(crate) fn settings(config: &ConnectionConfig) -> Result<Arc<Settings>> {
         dialect: Dialect::Postgres,
         max_connections,
         ttl,
+        share_key,
     }))
 }
 
@@ -259,6 +275,30 @@ mod tests {
                 ("default_order", "desc")
             ])
         );
+    }
+
+    /// The compiled-in DuckDB answers through its ADBC entry point (built only with the
+    /// `duckdb-bundled` feature: its C++ takes about half an hour).
+    #[cfg(feature = "duckdb-bundled")]
+    #[test]
+    fn the_compiled_in_duckdb_answers() {
+        use adbc_core::{Connection as _, Database as _, Statement as _};
+        let settings = settings(&config("")).unwrap();
+        assert!(matches!(settings.driver, DriverSource::BundledDuckDb));
+        let mut driver = crate::driver::load(&settings.driver).unwrap();
+        let database =
+            crate::driver::open_database(&mut driver, &settings.database_options, "duckdb")
+                .unwrap();
+        let mut conn = database.new_connection().unwrap();
+        let mut statement = conn.new_statement().unwrap();
+        statement.set_sql_query("select 40 + 2 as answer").unwrap();
+        let batches: Vec<_> = statement
+            .execute()
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let table = dataconn_core::Table::try_new(batches[0].schema(), batches).unwrap();
+        assert_eq!(table.to_csv().unwrap(), "answer\n42\n");
     }
 
     #[test]

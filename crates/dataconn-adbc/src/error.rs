@@ -18,15 +18,21 @@ fn sqlstate(err: &AdbcError) -> Option<String> {
 
 /// `err` from the driver while `doing` something (`"running the query"`).
 pub(crate) fn adbc_error(err: AdbcError, doing: &str) -> Error {
+    let sqlstate = sqlstate(&err);
+    // Drivers say IO for a lost link and (SQLite) for a refused write: a SQLSTATE outside
+    // class 08 says the statement, not the link, failed.
+    let link_lost = err.status == Status::IO
+        && sqlstate
+            .as_deref()
+            .is_none_or(|state| state.starts_with("08"));
     let kind = match err.status {
         Status::NotFound => ErrorKind::NotFound,
         Status::NotImplemented => ErrorKind::Unsupported,
         Status::Timeout => ErrorKind::Timeout,
-        Status::Unauthenticated | Status::Unauthorized | Status::IO => ErrorKind::Connect,
-        Status::InvalidState if err.message.contains("lock") => ErrorKind::Connect,
+        Status::Unauthenticated | Status::Unauthorized => ErrorKind::Connect,
+        Status::IO if link_lost => ErrorKind::Connect,
         _ => ErrorKind::Query,
     };
-    let sqlstate = sqlstate(&err);
     let mut codes = format!("ADBC status {:?}", err.status);
     if let Some(state) = &sqlstate {
         codes.push_str(&format!(", SQLSTATE {state}"));
@@ -56,7 +62,7 @@ pub(crate) fn adbc_error(err: AdbcError, doing: &str) -> Error {
         out = out.with_context("vendor_code", code.to_string());
     }
     // A dropped server connection can be tried again; a refused statement cannot.
-    out.set_temporary(matches!(err.status, Status::IO | Status::Timeout))
+    out.set_temporary(link_lost || err.status == Status::Timeout)
 }
 
 /// An Arrow error raised while a result streamed (the driver's message, without codes).

@@ -7,7 +7,7 @@
 //! connection that failed at the transport level, or is left inside a transaction, is closed
 //! instead of reused.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use adbc_core::options::{OptionConnection, OptionValue};
 use adbc_core::{Database, Optionable};
@@ -20,9 +20,50 @@ use crate::config::Settings;
 use crate::driver;
 use crate::error::adbc_error;
 
+/// Databases shared within the process, by their share key: the options they were opened with
+/// and the database while any pool holds it.
+type Shared = Vec<(String, String, Weak<ManagedDatabase>)>;
+static SHARED: Mutex<Shared> = Mutex::new(Vec::new());
+
+/// The database for `settings`: the one this process already has open under the same share
+/// key, or a new one.
+fn database(settings: &Settings, what: &str) -> Result<Arc<ManagedDatabase>> {
+    let Some(key) = &settings.share_key else {
+        let mut driver = driver::load(&settings.driver)?;
+        return driver::open_database(&mut driver, &settings.database_options, what).map(Arc::new);
+    };
+    let options = format!("{:?}", settings.database_options);
+    let mut shared = SHARED.lock_unpoisoned();
+    shared.retain(|(_, _, db)| db.strong_count() > 0);
+    if let Some((_, open_with, db)) = shared.iter().find(|(k, _, _)| k == key)
+        && let Some(db) = db.upgrade()
+    {
+        if *open_with == options {
+            return Ok(db);
+        }
+        return Err(Error::new(
+            ErrorKind::Connect,
+            format!(
+                "expected {key} to be opened with one set of settings in this process, found it \
+                 open already with others (by another connection): DuckDB opens a file once \
+                 per process, so give every connection to it the same settings, or close the \
+                 other first"
+            ),
+        ));
+    }
+    let mut driver = driver::load(&settings.driver)?;
+    let db = Arc::new(driver::open_database(
+        &mut driver,
+        &settings.database_options,
+        what,
+    )?);
+    shared.push((key.clone(), options, Arc::downgrade(&db)));
+    Ok(db)
+}
+
 /// The database and its idle connections.
 pub(crate) struct Pool {
-    database: ManagedDatabase,
+    database: Arc<ManagedDatabase>,
     idle: Mutex<Vec<ManagedConnection>>,
     permits: Arc<Semaphore>,
 }
@@ -44,8 +85,7 @@ impl Pool {
     /// The driver not found (with every place searched), or the driver's refusal.
     pub(crate) fn open(settings: &Settings) -> Result<Pool> {
         let what = settings.driver.describe();
-        let mut driver = driver::load(&settings.driver)?;
-        let database = driver::open_database(&mut driver, &settings.database_options, &what)?;
+        let database = database(settings, &what)?;
         let first = database
             .new_connection()
             .map_err(|e| adbc_error(e, &format!("connecting through {what}")))?;
@@ -85,9 +125,18 @@ impl Pool {
         T: Send + 'static,
         F: FnOnce(&mut ManagedConnection) -> Result<T> + Send + 'static,
     {
-        let lease = self.lease().await?;
-        let (_lease, out) = on_blocking_thread(lease, |lease| work(lease.connection()?)).await?;
-        out
+        let mut lease = self.lease().await?;
+        // The lease is dropped on the blocking thread too: returning a connection may release
+        // a driver connection, which blocks.
+        tokio::task::spawn_blocking(move || {
+            let out = lease.connection().and_then(work);
+            if out.as_ref().is_err_and(Error::is_temporary) {
+                lease.discard();
+            }
+            out
+        })
+        .await
+        .map_err(|e| Error::internal(format!("the driver call did not finish: {e}")))?
     }
 
     /// Refuse new leases and let idle connections go (leased ones close when returned).
@@ -112,9 +161,9 @@ where
 {
     tokio::task::spawn_blocking(move || {
         let out = work(&mut lease);
-        if let Err(e) = &out {
-            // A transport failure leaves the connection unusable; a refused statement does not.
-            lease.broken |= e.is_temporary();
+        // A transport failure leaves the connection unusable; a refused statement does not.
+        if out.as_ref().is_err_and(Error::is_temporary) {
+            lease.discard();
         }
         (lease, out)
     })
@@ -152,6 +201,11 @@ impl Lease {
         self.conn
             .as_mut()
             .ok_or_else(|| Error::internal("a lease without its connection"))
+    }
+
+    /// Close the connection instead of reusing it (a result left unread, a broken link).
+    pub(crate) fn discard(&mut self) {
+        self.broken = true;
     }
 
     /// Turn autocommit off (a transaction starts) or back on. Blocking.

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use crate::connection::AdbcConnection;
 use crate::error::{adbc_error, stream_error};
 use crate::params::bind_batch;
-use crate::pool::on_blocking_thread;
+use crate::pool::{Lease, on_blocking_thread};
 
 /// A statement ready to run: its SQL set and its parameters bound.
 pub(crate) fn prepare(
@@ -39,13 +39,15 @@ pub(crate) fn prepare(
 }
 
 /// Run a statement that returns rows and read them, at most `limit` rows (a batch or so more)
-/// when one is given.
+/// when one is given. A result left unread (the limit reached, an error mid-stream) may leave
+/// the server still sending (a PostgreSQL `COPY`), so the connection is then closed, not
+/// reused.
 pub(crate) fn read_all(
-    conn: &mut ManagedConnection,
+    lease: &mut Lease,
     statement: &Rewritten,
     limit: Option<usize>,
 ) -> Result<Table> {
-    let mut prepared = prepare(conn, statement)?;
+    let mut prepared = prepare(lease.connection()?, statement)?;
     let reader = prepared
         .execute()
         .map_err(|e| adbc_error(e, "running the query"))?;
@@ -53,10 +55,17 @@ pub(crate) fn read_all(
     let mut batches = Vec::new();
     let mut rows = 0;
     for batch in reader {
-        let batch = batch.map_err(stream_error)?;
+        let batch = match batch {
+            Ok(batch) => batch,
+            Err(e) => {
+                lease.discard();
+                return Err(stream_error(e));
+            }
+        };
         rows += batch.num_rows();
         batches.push(batch);
         if limit.is_some_and(|limit| rows >= limit) {
+            lease.discard();
             break;
         }
     }
@@ -72,6 +81,40 @@ pub(crate) fn update(conn: &mut ManagedConnection, statement: &Rewritten) -> Res
     Ok(changed.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
 }
 
+/// Refuse statements that start or end a transaction: outside a session the connection would
+/// go back to the pool inside one.
+fn refuse_transaction_control(sql: &str) -> Result<()> {
+    let first = sql
+        .trim_start_matches(|c: char| c.is_whitespace() || c == '(')
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if [
+        "begin",
+        "start",
+        "commit",
+        "rollback",
+        "savepoint",
+        "release",
+        "end",
+        "abort",
+    ]
+    .contains(&first.as_str())
+    {
+        return Err(dataconn_core::Error::new(
+            dataconn_core::ErrorKind::Unsupported,
+            format!(
+                "expected a statement that changes data, found `{}`, which controls a \
+                 transaction: execute() runs each statement on its own; use session() for a \
+                 transaction",
+                first.to_uppercase()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The SQL with its placeholders, checked to only read.
 fn read_statement(conn: &AdbcConnection, sql: &str, params: &Params) -> Result<Rewritten> {
     let dialect = conn.settings().dialect;
@@ -83,7 +126,9 @@ fn read_statement(conn: &AdbcConnection, sql: &str, params: &Params) -> Result<R
 pub(crate) async fn fetch(conn: &AdbcConnection, sql: &str, params: &Params) -> Result<Table> {
     let statement = read_statement(conn, sql, params)?;
     let pool = conn.pool().await?;
-    pool.run(move |c| read_all(c, &statement, None)).await
+    let lease = pool.lease().await?;
+    let (_lease, table) = on_blocking_thread(lease, move |l| read_all(l, &statement, None)).await?;
+    table
 }
 
 /// `query().limit(n)`'s uncached read: the result stops being read after `limit` rows.
@@ -95,10 +140,10 @@ pub(crate) async fn fetch_head(
 ) -> Result<Table> {
     let statement = read_statement(conn, sql, params)?;
     let pool = conn.pool().await?;
-    let table = pool
-        .run(move |c| read_all(c, &statement, Some(limit.max(1))))
-        .await?;
-    Ok(table.head(limit))
+    let lease = pool.lease().await?;
+    let (_lease, table) =
+        on_blocking_thread(lease, move |l| read_all(l, &statement, Some(limit.max(1)))).await?;
+    Ok(table?.head(limit))
 }
 
 impl AdbcConnection {
@@ -115,6 +160,7 @@ impl AdbcConnection {
     }
 
     async fn execute_once(&self, sql: &str, params: &Params) -> Result<u64> {
+        refuse_transaction_control(sql)?;
         let statement = rewrite(sql, params, self.settings().dialect)?;
         let pool = self.pool().await?;
         pool.run(move |c| update(c, &statement)).await
@@ -148,8 +194,11 @@ impl AdbcConnection {
             match prepared.execute() {
                 Ok(reader) => {
                     for batch in reader {
-                        // A receiver that has gone wants no more: stop reading.
-                        if !send(batch.map_err(stream_error)) {
+                        let failed = batch.is_err();
+                        // A receiver that has gone wants no more: stop reading, and close the
+                        // connection rather than reuse it with a result still coming.
+                        if !send(batch.map_err(stream_error)) || failed {
+                            lease.discard();
                             break;
                         }
                     }

@@ -76,7 +76,14 @@ impl Session<'_> {
     pub async fn query(&mut self, sql: &str, params: Params) -> Result<Table> {
         let statement = rewrite(sql, &params, self.conn.settings().dialect)
             .map_err(|e| self.conn.base.masked(e))?;
-        self.run(move |c| read_all(c, &statement, None)).await
+        let lease = self
+            .lease
+            .take()
+            .ok_or_else(|| dataconn_core::Error::internal("a session used after it ended"))?;
+        let (lease, out) =
+            on_blocking_thread(lease, move |l| read_all(l, &statement, None)).await?;
+        self.lease = Some(lease);
+        out.map_err(|e| self.conn.base.masked(e))
     }
 
     /// Apply every statement of the session, and drop the connection's cached reads.

@@ -20,6 +20,7 @@ const SECRET_WORDS: &[&str] = &[
     "signature",
     "connection_string",
     "connectionstring",
+    "authorization",
 ];
 
 /// Whether a key names a secret (`password`, `aws_secret_access_key`, `token`, `private_key`,

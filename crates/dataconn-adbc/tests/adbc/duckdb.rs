@@ -189,12 +189,66 @@ async fn a_file_another_process_holds_says_it_is_locked() {
 }
 
 #[tokio::test]
+async fn connections_to_one_file_share_one_database_in_the_process() {
+    let Some(library) = peers::duckdb() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("shared.duckdb");
+    let section = format!(
+        "type = \"duckdb\"\nlibrary = {library:?}\ndatabase = {:?}\n",
+        file.display()
+    );
+    let secrets = format!(
+        "[connections.a]\n{section}\n[connections.b]\n{section}\n[connections.c]\n{section}threads = 1\n"
+    );
+    let hub = dataconn_core::Connections::builder()
+        .registry(peers::registry())
+        .secrets(dataconn_core::Secrets::from_toml("tests/secrets.toml", &secrets).unwrap())
+        .build()
+        .unwrap();
+    let a = hub.connection::<DuckDbConnection>("a").await.unwrap();
+    let b = hub.connection::<DuckDbConnection>("b").await.unwrap();
+    a.execute("create table t as select 1 as x", Params::new())
+        .await
+        .unwrap();
+    let seen = b.query("select count(*) as n from t").await.unwrap();
+    assert_eq!(
+        texts(&seen, "n"),
+        [Some("1".to_owned())],
+        "b sees a's write: one database"
+    );
+    let err = hub.connect("c").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Connect, "{err}");
+    assert!(
+        err.to_string().contains("other settings") || err.to_string().contains("with others"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn an_in_memory_database_is_shared_by_the_pool_and_ingests() {
     let Some(library) = peers::duckdb() else {
         return;
     };
-    let hub = hub(&library, "database = \":memory:\"\n");
+    let hub = hub(&library, "database = \":memory:\"\nmax_connections = 2\n");
     let duck: Arc<DuckDbConnection> = hub.connection("duck").await.unwrap();
+    // One connection holds a stream open while the other writes: both see one database.
+    let mut held = duck
+        .query_stream("select * from range(3)", Params::new())
+        .await
+        .unwrap();
+    duck.execute("create table seen as select 7 as x", Params::new())
+        .await
+        .unwrap();
+    let mut session = duck.session().await.unwrap();
+    let inside = session
+        .query("select x from seen", Params::new())
+        .await
+        .unwrap();
+    assert_eq!(texts(&inside, "x"), [Some("7".to_owned())]);
+    session.rollback().await.unwrap();
+    drop(futures::StreamExt::next(&mut held).await);
     let data = duck
         .query("select range as id, 'x' || range as label from range(5)")
         .await

@@ -13,6 +13,14 @@ use crate::peers::{self, texts};
 
 /// A connection to a schema of its own for `label`, and the URI of that schema.
 async fn open(label: &str) -> Option<(Connections, Arc<AdbcConnection>, String)> {
+    open_with(label, 2).await
+}
+
+/// [`open`] with a pool of `max_connections`.
+async fn open_with(
+    label: &str,
+    max_connections: usize,
+) -> Option<(Connections, Arc<AdbcConnection>, String)> {
     let (driver, url) = peers::postgres()?;
     let schema = {
         let (driver, url, label) = (driver.clone(), url.clone(), label.to_owned());
@@ -25,7 +33,7 @@ async fn open(label: &str) -> Option<(Connections, Arc<AdbcConnection>, String)>
         "pg",
         "adbc",
         &peers::table(&format!(
-            "driver = {driver:?}\nuri = {uri:?}\nmax_connections = 2\n"
+            "driver = {driver:?}\nuri = {uri:?}\nmax_connections = {max_connections}\n"
         )),
     );
     let conn = hub
@@ -296,16 +304,27 @@ async fn a_wrong_password_is_masked_and_a_missing_driver_lists_where_it_looked()
     let Some((driver, _)) = peers::postgres() else {
         return;
     };
+    // The server takes any password (trust auth) and echoes bad input back: an error that
+    // would carry the password shows it masked.
+    let (_, url) = peers::postgres().expect("checked above");
+    let uri = url.replacen("://postgres@", "://postgres:hunter2-pw@", 1);
+    assert!(uri.contains("hunter2-pw"), "{uri}");
     let hub = peers::hub(
         "pg",
         "adbc",
-        &peers::table(&format!(
-            "driver = {driver:?}\nuri = \"postgresql://postgres:hunter2-pw@127.0.0.1:1/test\"\n"
-        )),
+        &peers::table(&format!("driver = {driver:?}\nuri = {uri:?}\n")),
     );
-    let err = hub.connect("pg").await.unwrap_err();
+    let conn = hub.connection::<AdbcConnection>("pg").await.unwrap();
+    let err = conn
+        .query("select 'hunter2-pw'::int as n")
+        .await
+        .unwrap_err();
     assert!(!err.to_string().contains("hunter2-pw"), "{err}");
     assert!(!format!("{err:?}").contains("hunter2-pw"), "{err:?}");
+    assert!(
+        err.to_string().contains("\"***\""),
+        "the server echoed the value, masked: {err}"
+    );
     assert_eq!(err.connection(), Some("pg"));
 
     let hub = peers::hub(
