@@ -189,6 +189,31 @@ async fn load(kind: &str, server: &str, rows: u64) -> String {
     url
 }
 
+/// Best of three uncached `query()` runs of [`QUERY`] on `conn`, freeing each result before the
+/// next so that peak RSS is for one result.
+async fn query_figures<C: dataconn::Query>(method: &str, conn: &C) -> Figures {
+    let mut best = Duration::MAX;
+    let mut last = None;
+    for _ in 0..3 {
+        drop(last.take());
+        let started = Instant::now();
+        let t = dataconn::QueryExt::query(conn, QUERY)
+            .ttl(Ttl::NoCache)
+            .await
+            .expect("query");
+        best = best.min(started.elapsed());
+        last = Some(t);
+    }
+    let t = last.expect("three runs");
+    Figures {
+        method: method.into(),
+        seconds: best.as_secs_f64(),
+        rows: t.num_rows() as u64,
+        peak_rss_kb: peak_rss_kb(),
+        arrow_bytes: t.byte_size() as u64,
+    }
+}
+
 /// A child process: run one method and print its figures.
 async fn child(method: &str, url: &str) {
     let best = |times: &[Duration]| {
@@ -211,24 +236,7 @@ async fn child(method: &str, url: &str) {
                 .connection::<SqlConnection>("bench")
                 .await
                 .expect("connect");
-            let mut times = Vec::new();
-            let mut last = None;
-            for _ in 0..3 {
-                // Free the previous result first: peak RSS is for one result.
-                drop(last.take());
-                let started = Instant::now();
-                let t = conn.query(QUERY).ttl(Ttl::NoCache).await.expect("query");
-                times.push(started.elapsed());
-                last = Some(t);
-            }
-            let t = last.expect("three runs");
-            Figures {
-                method: method.into(),
-                seconds: best(&times),
-                rows: t.num_rows() as u64,
-                peak_rss_kb: peak_rss_kb(),
-                arrow_bytes: t.byte_size() as u64,
-            }
+            query_figures(method, &*conn).await
         }
         "dataconn-adbc" => {
             let driver = std::env::var("DATACONN_TEST_ADBC_POSTGRESQL_DRIVER")
@@ -246,23 +254,7 @@ async fn child(method: &str, url: &str) {
                 .connection::<dataconn::AdbcConnection>("bench")
                 .await
                 .expect("connect");
-            let mut times = Vec::new();
-            let mut last = None;
-            for _ in 0..3 {
-                drop(last.take());
-                let started = Instant::now();
-                let t = conn.query(QUERY).ttl(Ttl::NoCache).await.expect("query");
-                times.push(started.elapsed());
-                last = Some(t);
-            }
-            let t = last.expect("three runs");
-            Figures {
-                method: method.into(),
-                seconds: best(&times),
-                rows: t.num_rows() as u64,
-                peak_rss_kb: peak_rss_kb(),
-                arrow_bytes: t.byte_size() as u64,
-            }
+            query_figures(method, &*conn).await
         }
         "copy-floor" => {
             let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
