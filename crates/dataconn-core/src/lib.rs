@@ -50,6 +50,7 @@ mod retry;
 mod secrets;
 mod shared;
 mod shared_load;
+mod sql_scan;
 mod table;
 mod ttl;
 mod url_check;

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::sql_scan::{skip_block_comment, skip_dollar_quote, skip_line, skip_quoted};
 
 /// A value bound to a named parameter.
 ///
@@ -504,14 +505,10 @@ fn lex(sql: &str, dialect: Dialect) -> Vec<Token<'_>> {
             }
             b'"' => i = skip_quoted(bytes, i, b'"', false),
             b'`' => i = skip_quoted(bytes, i, b'`', false),
-            b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                i = bytes[i..]
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map_or(bytes.len(), |p| i + p + 1);
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_block_comment(bytes, i),
-            b'$' => i = skip_dollar_quote(bytes, i),
+            b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_line(bytes, i),
+            // PostgreSQL nests block comments; other dialects never put `/*` inside one.
+            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_block_comment(bytes, i, true),
+            b'$' => i = skip_dollar_quote(bytes, i, is_ident),
             b'\\' if bytes.get(i + 1) == Some(&b':') => {
                 // `\:` is a literal colon: drop the backslash.
                 tokens.push(Token::Text(&sql[start..i]));
@@ -546,70 +543,6 @@ fn lex(sql: &str, dialect: Dialect) -> Vec<Token<'_>> {
     tokens.push(Token::Text(&sql[start..]));
     tokens.retain(|t| *t != Token::Text(""));
     tokens
-}
-
-fn skip_quoted(bytes: &[u8], open: usize, quote: u8, backslash_escapes: bool) -> usize {
-    let mut i = open + 1;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if backslash_escapes && b == b'\\' {
-            i += 2;
-        } else if b == quote {
-            if bytes.get(i + 1) == Some(&quote) {
-                i += 2; // doubled quote inside the literal
-            } else {
-                return i + 1;
-            }
-        } else {
-            i += 1;
-        }
-    }
-    bytes.len()
-}
-
-fn skip_block_comment(bytes: &[u8], open: usize) -> usize {
-    // PostgreSQL nests block comments; other dialects never put `/*` inside one.
-    let mut depth = 0;
-    let mut i = open;
-    while i + 1 < bytes.len() {
-        if bytes[i] == b'/' && bytes[i + 1] == b'*' {
-            depth += 1;
-            i += 2;
-        } else if bytes[i] == b'*' && bytes[i + 1] == b'/' {
-            depth -= 1;
-            i += 2;
-            if depth == 0 {
-                return i;
-            }
-        } else {
-            i += 1;
-        }
-    }
-    bytes.len()
-}
-
-/// Skip `$tag$ ... $tag$` when `open` starts a dollar quote; otherwise step over the `$`
-/// (a `$1` placeholder or an identifier character).
-fn skip_dollar_quote(bytes: &[u8], open: usize) -> usize {
-    if open > 0 && is_ident(bytes[open - 1]) {
-        return open + 1;
-    }
-    let tag_end = bytes[open + 1..]
-        .iter()
-        .position(|&b| !is_ident(b))
-        .map(|p| open + 1 + p);
-    let Some(tag_end) = tag_end else {
-        return open + 1;
-    };
-    let tag = &bytes[open..=tag_end];
-    if bytes[tag_end] != b'$' || tag.get(1).is_some_and(|b| b.is_ascii_digit()) {
-        return open + 1;
-    }
-    let body = tag_end + 1;
-    bytes[body..]
-        .windows(tag.len())
-        .position(|w| w == tag)
-        .map_or(bytes.len(), |p| body + p + tag.len())
 }
 
 #[cfg(test)]

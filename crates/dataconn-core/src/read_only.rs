@@ -21,6 +21,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::params::Dialect;
+use crate::sql_scan::{skip_block_comment, skip_dollar_quote, skip_line, skip_quoted};
 
 /// A word or one punctuation character of SQL text, outside strings and comments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,6 +188,11 @@ const WRITES: &[&str] = &[
     "copy", "call", "do", "set", "grant", "revoke", "load",
 ];
 
+/// A byte of a dollar quote's tag: a word byte other than `$`.
+fn is_tag_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
 fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
 }
@@ -231,7 +237,7 @@ fn tokens(sql: &str, dialect: Dialect) -> Vec<Token<'_>> {
                 }
             }
             b'*' if mysql && bytes.get(i + 1) == Some(&b'/') => i += 2,
-            b'$' if postgres => i = skip_dollar_quote(bytes, i),
+            b'$' if postgres => i = skip_dollar_quote(bytes, i, is_tag_byte),
             b if is_word_byte(b) => {
                 let end = bytes[i..]
                     .iter()
@@ -249,73 +255,6 @@ fn tokens(sql: &str, dialect: Dialect) -> Vec<Token<'_>> {
         }
     }
     out
-}
-
-fn skip_line(bytes: &[u8], at: usize) -> usize {
-    bytes[at..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(bytes.len(), |p| at + p + 1)
-}
-
-fn skip_quoted(bytes: &[u8], open: usize, quote: u8, backslash_escapes: bool) -> usize {
-    let mut i = open + 1;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if backslash_escapes && b == b'\\' {
-            i += 2;
-        } else if b == quote {
-            if bytes.get(i + 1) == Some(&quote) {
-                i += 2;
-            } else {
-                return i + 1;
-            }
-        } else {
-            i += 1;
-        }
-    }
-    bytes.len()
-}
-
-/// Skip a block comment; PostgreSQL nests them.
-fn skip_block_comment(bytes: &[u8], open: usize, nested: bool) -> usize {
-    let mut depth = 0usize;
-    let mut i = open;
-    while i + 1 < bytes.len() {
-        if bytes[i] == b'/' && bytes[i + 1] == b'*' && (nested || depth == 0) {
-            depth += 1;
-            i += 2;
-        } else if bytes[i] == b'*' && bytes[i + 1] == b'/' {
-            depth -= 1;
-            i += 2;
-            if depth == 0 {
-                return i;
-            }
-        } else {
-            i += 1;
-        }
-    }
-    bytes.len()
-}
-
-/// Skip `$tag$ ... $tag$` when `open` starts a dollar quote; otherwise step over the `$`.
-fn skip_dollar_quote(bytes: &[u8], open: usize) -> usize {
-    let tag_end = bytes[open + 1..]
-        .iter()
-        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80))
-        .map(|p| open + 1 + p);
-    let Some(tag_end) = tag_end else {
-        return open + 1;
-    };
-    if bytes[tag_end] != b'$' || bytes.get(open + 1).is_some_and(u8::is_ascii_digit) {
-        return open + 1;
-    }
-    let tag = &bytes[open..=tag_end];
-    let body = tag_end + 1;
-    bytes[body..]
-        .windows(tag.len())
-        .position(|w| w == tag)
-        .map_or(bytes.len(), |p| body + p + tag.len())
 }
 
 #[cfg(test)]
