@@ -36,7 +36,7 @@ fn hub(text: String) -> Connections {
 
 fn python(sql: &str, path: &str) -> Option<(f64, usize, f64)> {
     let python = std::env::var("BENCH_PYTHON").ok()?;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/duckdb_peer.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/query_peers.py");
     let out = Command::new(python)
         .args([script, sql, path])
         .output()
