@@ -70,21 +70,19 @@ async fn open_pool(settings: Arc<Settings>) -> Result<Arc<Pool>> {
 
 impl AdbcConnection {
     async fn connect(ctx: &ConnectContext, settings: Arc<Settings>) -> Result<AdbcConnection> {
-        let masks = crate::config::masks(&ctx.config);
-        let pool = open_pool(settings.clone()).await.map_err(|e| {
-            e.with_connection(ctx.config.name(), ctx.config.connection_type())
-                .scrub(&masks)
-        })?;
-        Ok(AdbcConnection {
+        let conn = AdbcConnection {
             base: ConnectionBase::new(
                 ctx,
                 State {
                     settings,
-                    pool: Some(pool),
+                    pool: None,
                 },
             )
             .mask_with(crate::config::masks, &ctx.config),
-        })
+        };
+        // Connect now, so that a bad driver, URI or password fails here.
+        conn.pool().await?;
+        Ok(conn)
     }
 
     pub(crate) fn settings(&self) -> Arc<Settings> {
