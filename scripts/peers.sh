@@ -119,16 +119,16 @@ start_scratch_mariadb() {
 # A Python venv with the test peers from PyPI (moto's S3 server, pyarrow/pandas for interop).
 python_peers() {
     local venv="$peers/venv"
-    if [ ! -x "$venv/bin/moto_server" ] || [ ! -f "$venv/.peers-ready-4" ]; then
+    if [ ! -x "$venv/bin/moto_server" ] || [ ! -f "$venv/.peers-ready-5" ]; then
         command -v python3 >/dev/null 2>&1 || install python3 python3-venv || return 1
         python3 -m venv "$venv" >&2 || { install python3-venv && python3 -m venv "$venv" >&2; } || return 1
-        log "installing moto, pyarrow, pandas, fakesnow and the ADBC drivers into $venv"
+        log "installing moto, pyarrow, pandas, fakesnow, the ADBC drivers, SQLAlchemy and pyodbc into $venv"
         "$venv/bin/pip" install --quiet 'moto[s3]==5.2.5' flask flask-cors pyarrow pandas azure-storage-blob \
             'fakesnow[server]==0.12.1' 'snowflake-connector-python<5' \
             'adbc-driver-manager==1.13.0' 'adbc-driver-postgresql==1.13.0' 'adbc-driver-sqlite==1.13.0' \
-            'adbc-driver-snowflake==1.11.0' \
+            'adbc-driver-snowflake==1.11.0' 'sqlalchemy==2.0.44' 'pyodbc==5.3.0' \
             >&2 || return 1
-        touch "$venv/.peers-ready-4"
+        touch "$venv/.peers-ready-5"
     fi
     echo "$venv"
 }
@@ -229,7 +229,27 @@ adbc_peers() {
     return 0
 }
 
+# unixODBC and the PostgreSQL, MariaDB and SQLite ODBC drivers (Debian's packages), for the ODBC
+# tests; prints the registered driver names the tests connect with.
+odbc_peers() {
+    local want=(unixodbc unixodbc-dev odbc-postgresql odbc-mariadb libsqliteodbc) missing=() pkg
+    for pkg in "${want[@]}"; do
+        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        install "${missing[@]}" || { log "no ODBC drivers: the ODBC tests will report them missing"; return 0; }
+    fi
+    local drivers
+    drivers=$(odbcinst -q -d 2>/dev/null | tr -d '[]')
+    local name
+    name=$(grep -m1 '^PostgreSQL Unicode$' <<<"$drivers") && echo "export DATACONN_TEST_ODBC_POSTGRES_DRIVER='$name'"
+    name=$(grep -m1 '^MariaDB' <<<"$drivers") && echo "export DATACONN_TEST_ODBC_MARIADB_DRIVER='$name'"
+    name=$(grep -m1 '^SQLite3$' <<<"$drivers") && echo "export DATACONN_TEST_ODBC_SQLITE_DRIVER='$name'"
+    return 0
+}
+
 start() {
+    odbc_peers
     # PostgreSQL: the machine's server, else a scratch one.
     local pg_url="${DATACONN_TEST_POSTGRES_URL:-}"
     if [ -z "$pg_url" ]; then

@@ -63,7 +63,7 @@ pub struct AdbcConnection {
 
 /// Open the pool on a blocking thread (loading a driver and connecting block).
 async fn open_pool(settings: Arc<Settings>) -> Result<Arc<Pool>> {
-    tokio::task::spawn_blocking(move || Pool::open(&settings).map(Arc::new))
+    tokio::task::spawn_blocking(move || crate::pool::open(&settings).map(Arc::new))
         .await
         .map_err(|e| dataconn_core::Error::internal(format!("opening the driver failed: {e}")))?
 }

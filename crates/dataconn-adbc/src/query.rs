@@ -8,7 +8,7 @@
 use adbc_core::{Connection as _, Statement as _};
 use adbc_driver_manager::{ManagedConnection, ManagedStatement};
 use arrow::array::{RecordBatch, RecordBatchReader};
-use dataconn_core::raw::{Rewritten, ensure_read, rewrite};
+use dataconn_core::raw::{Rewritten, ensure_read, on_blocking_thread, rewrite};
 use dataconn_core::{Params, Result, Table};
 use futures::stream::BoxStream;
 use tokio::sync::mpsc;
@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use crate::connection::AdbcConnection;
 use crate::error::{adbc_error, stream_error};
 use crate::params::bind_batch;
-use crate::pool::{Lease, on_blocking_thread};
+use crate::pool::Lease;
 
 /// A statement ready to run: its SQL set and its parameters bound.
 pub(crate) fn prepare(

@@ -1,10 +1,10 @@
 //! [`Session`]: a transaction on one driver connection (autocommit off until it ends).
 
-use dataconn_core::raw::rewrite;
+use dataconn_core::raw::{on_blocking_thread, rewrite};
 use dataconn_core::{Params, Result, Table};
 
 use crate::connection::AdbcConnection;
-use crate::pool::{Lease, on_blocking_thread};
+use crate::pool::Lease;
 use crate::query::{read_all, update};
 
 /// A transaction: statements on one driver connection, applied together by
@@ -34,7 +34,8 @@ impl AdbcConnection {
     pub async fn session(&self) -> Result<Session<'_>> {
         let pool = self.pool().await?;
         let lease = pool.lease().await.map_err(|e| self.base.masked(e))?;
-        let (lease, begun) = on_blocking_thread(lease, |lease| lease.set_autocommit(false)).await?;
+        let (lease, begun) =
+            on_blocking_thread(lease, |lease| crate::pool::set_autocommit(lease, false)).await?;
         begun.map_err(|e| self.base.masked(e))?;
         Ok(Session {
             conn: self,
@@ -122,7 +123,7 @@ impl Session<'_> {
             ended.map_err(|e| {
                 crate::error::adbc_error(e, if commit { "committing" } else { "rolling back" })
             })?;
-            lease.set_autocommit(true)
+            crate::pool::set_autocommit(lease, true)
         })
         .await?;
         out.map_err(|e| self.conn.base.masked(e))

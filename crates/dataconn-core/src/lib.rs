@@ -33,6 +33,7 @@
 //! through one.
 
 mod base;
+mod blocking_pool;
 mod cache;
 mod config;
 mod connection;
@@ -82,6 +83,7 @@ pub use url_check::{http_url, url_for_messages};
 /// is about its source.
 pub mod raw {
     pub use crate::base::{Base, ConnectionBase, MaskRule};
+    pub use crate::blocking_pool::{BlockingPool, Lease, on_blocking_thread};
     pub use crate::cache::{CacheKey, CacheScope};
     pub use crate::config::{ConnectionConfig, ConnectorConfig, closest, public_scope};
     pub use crate::connection::{
@@ -89,7 +91,7 @@ pub mod raw {
     };
     pub use crate::ipc;
     pub use crate::lock::{LockExt, MutexExt};
-    pub use crate::params::{Dialect, Rewritten, parse_decimal, rewrite};
+    pub use crate::params::{Dialect, Rewritten, decimal_text, parse_decimal, rewrite};
     pub use crate::problems::Problems;
     pub use crate::read_only::ensure_read;
     pub use crate::redact::{is_secret_key, mask_url, url_secrets};

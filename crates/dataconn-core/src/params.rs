@@ -138,6 +138,25 @@ impl Value {
     }
 }
 
+/// `unscaled × 10^-scale` as text: `-12345, 3` → `"-12.345"` (the inverse of
+/// [`parse_decimal`]).
+pub fn decimal_text(unscaled: i128, scale: u8) -> String {
+    let digits = unscaled.unsigned_abs().to_string();
+    let scale = usize::from(scale);
+    let padded = if digits.len() <= scale {
+        format!("{}{digits}", "0".repeat(scale - digits.len() + 1))
+    } else {
+        digits
+    };
+    let (whole, fraction) = padded.split_at(padded.len() - scale);
+    let sign = if unscaled < 0 { "-" } else { "" };
+    if fraction.is_empty() {
+        format!("{sign}{whole}")
+    } else {
+        format!("{sign}{whole}.{fraction}")
+    }
+}
+
 /// `"-12.345"` → `(-12345, 3)`; `None` for anything else or more than 38 digits.
 pub fn parse_decimal(text: &str) -> Option<(i128, u8)> {
     let text = text.trim();
@@ -548,6 +567,15 @@ fn lex(sql: &str, dialect: Dialect) -> Vec<Token<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_print_exactly_and_read_back() {
+        assert_eq!(decimal_text(-12345, 3), "-12.345");
+        assert_eq!(decimal_text(5, 3), "0.005");
+        assert_eq!(decimal_text(120, 0), "120");
+        assert_eq!(decimal_text(0, 2), "0.00");
+        assert_eq!(parse_decimal(&decimal_text(-5, 3)), Some((-5, 3)));
+    }
 
     fn q_in(sql: &str, dialect: Dialect) -> String {
         let names = parameter_names(sql, dialect);

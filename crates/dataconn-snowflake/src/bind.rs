@@ -31,7 +31,10 @@ pub(crate) fn bindings(values: &[Value], names: &[String]) -> Result<serde_json:
             // An exact decimal goes as text: Snowflake converts it exactly where a number is
             // expected (FIXED bindings carry integers).
             Value::Decimal { unscaled, scale: 0 } => ("FIXED", Some(unscaled.to_string())),
-            Value::Decimal { unscaled, scale } => ("TEXT", Some(decimal(*unscaled, *scale))),
+            Value::Decimal { unscaled, scale } => (
+                "TEXT",
+                Some(dataconn_core::raw::decimal_text(*unscaled, *scale)),
+            ),
             Value::Text(s) => ("TEXT", Some(s.clone())),
             Value::Bytes(b) => (
                 "BINARY",
@@ -77,23 +80,6 @@ pub(crate) fn bindings(values: &[Value], names: &[String]) -> Result<serde_json:
         out.insert((i + 1).to_string(), json!({ "type": kind, "value": text }));
     }
     Ok(serde_json::Value::Object(out))
-}
-
-fn decimal(unscaled: i128, scale: u8) -> String {
-    let digits = unscaled.unsigned_abs().to_string();
-    let scale = usize::from(scale);
-    let padded = if digits.len() <= scale {
-        format!("{}{digits}", "0".repeat(scale - digits.len() + 1))
-    } else {
-        digits
-    };
-    let (whole, fraction) = padded.split_at(padded.len() - scale);
-    let sign = if unscaled < 0 { "-" } else { "" };
-    if fraction.is_empty() {
-        format!("{sign}{whole}")
-    } else {
-        format!("{sign}{whole}.{fraction}")
-    }
 }
 
 #[cfg(test)]

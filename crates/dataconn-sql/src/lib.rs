@@ -77,33 +77,4 @@ pub(crate) const BATCH_BYTES: usize = 1 << 30;
 /// Most bytes one text or binary array can hold (its offsets are `i32`).
 pub(crate) const MAX_ARRAY_BYTES: usize = i32::MAX as usize;
 
-/// `unscaled × 10^-scale` as text: `-12345, 3` → `"-12.345"`.
-pub(crate) fn decimal_text(unscaled: i128, scale: u8) -> String {
-    let digits = unscaled.unsigned_abs().to_string();
-    let scale = usize::from(scale);
-    let padded = if digits.len() <= scale {
-        format!("{}{digits}", "0".repeat(scale - digits.len() + 1))
-    } else {
-        digits
-    };
-    let (whole, fraction) = padded.split_at(padded.len() - scale);
-    let sign = if unscaled < 0 { "-" } else { "" };
-    if fraction.is_empty() {
-        format!("{sign}{whole}")
-    } else {
-        format!("{sign}{whole}.{fraction}")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decimals_print_exactly() {
-        assert_eq!(decimal_text(-12345, 3), "-12.345");
-        assert_eq!(decimal_text(5, 3), "0.005");
-        assert_eq!(decimal_text(120, 0), "120");
-        assert_eq!(decimal_text(0, 2), "0.00");
-    }
-}
+pub(crate) use dataconn_core::raw::decimal_text;

@@ -68,6 +68,15 @@ pub(crate) const FIRST_PARTY: &[(DisabledConnector, bool)] = &[
         },
         cfg!(feature = "duckdb"),
     ),
+    (
+        DisabledConnector {
+            connection_type: "odbc",
+            aliases: &[],
+            url_schemes: &["mssql"],
+            feature: "odbc",
+        },
+        cfg!(feature = "odbc"),
+    ),
 ];
 
 #[cfg(test)]
@@ -118,6 +127,7 @@ mod tests {
         assert_eq!(registry.type_for_scheme("s3"), Some("files"));
         assert_eq!(registry.type_for_scheme("postgresql+psycopg"), Some("sql"));
         assert_eq!(registry.type_for_scheme("snowflake"), Some("snowflake"));
+        assert_eq!(registry.type_for_scheme("mssql+pyodbc"), Some("odbc"));
         assert!(
             registry.types().is_empty(),
             "nothing left out is registered"

@@ -50,6 +50,7 @@
 //! | `adbc` | any database with an ADBC driver (PostgreSQL, SQLite, Flight SQL, Snowflake, BigQuery...) |
 //! | `duckdb` | DuckDB embedded, through its own library loaded at run time |
 //! | `duckdb-bundled` | DuckDB compiled in (nothing to install; about half an hour more of build) |
+//! | `odbc` | any database with an ODBC driver (SQL Server, Oracle, Db2...); needs unixODBC |
 //! | `query` | `query(sql)` over files and worksheets, on the embedded engine (Apache DataFusion) |
 
 pub mod blocking;
@@ -116,6 +117,15 @@ pub use dataconn_adbc::AdbcConnection;
 #[cfg(feature = "duckdb")]
 pub use dataconn_adbc::DuckDbConnection;
 
+/// The ODBC connector.
+#[cfg(feature = "odbc")]
+pub mod odbc {
+    pub use dataconn_odbc::*;
+}
+
+#[cfg(feature = "odbc")]
+pub use dataconn_odbc::OdbcConnection;
+
 /// The Redis tier of the query cache.
 #[cfg(feature = "redis")]
 pub mod redis {
@@ -143,6 +153,8 @@ pub fn default_registry() -> Registry {
     dataconn_adbc::register(&registry);
     #[cfg(feature = "duckdb")]
     dataconn_adbc::register_duckdb(&registry);
+    #[cfg(feature = "odbc")]
+    dataconn_odbc::register(&registry);
     registry
 }
 

@@ -90,13 +90,17 @@ pub(super) fn resolve_config(
         ))
         .with_connection_name(name)
     })?;
-    let canonical = registry
+    let resolved = registry
         .canonical_type(&ty)
         .map(str::to_owned)
         .unwrap_or(ty);
+    let canonical =
+        hand_over(registry, &resolved, &options).map_or_else(|| resolved.clone(), str::to_owned);
     options.remove("connector");
     if let Some(Value::String(t)) = options.get("type")
-        && registry.canonical_type(t) == Some(canonical.as_str())
+        && registry
+            .canonical_type(t)
+            .is_some_and(|t| t == canonical || t == resolved)
     {
         options.remove("type");
     }
@@ -125,8 +129,32 @@ pub(super) fn resolve_config(
     ))
 }
 
+/// The type of Streamlit's SQLAlchemy-backed connection (`type="sql"`).
+const SQLALCHEMY_TYPE: &str = "sql";
+
+/// Streamlit's SQL connection takes any SQLAlchemy URL. A `sql` section whose `url` scheme
+/// (or, without a URL, `dialect`) belongs to another connector (`mssql+pyodbc` to `odbc`,
+/// `duckdb` to `duckdb`) goes to that connector; when that connector's cargo feature is off,
+/// connecting then says which feature to enable.
+fn hand_over(registry: &Registry, resolved: &str, options: &Table) -> Option<&'static str> {
+    if resolved != SQLALCHEMY_TYPE {
+        return None;
+    }
+    registry
+        .type_for_scheme(scheme_of(options)?)
+        .filter(|ty| *ty != SQLALCHEMY_TYPE)
+}
+
+/// The scheme of `url`, or without a URL Streamlit's `dialect` (the scheme it builds).
+fn scheme_of(options: &Table) -> Option<&str> {
+    match options.get("url").and_then(Value::as_str) {
+        Some(url) => Some(url.split_once(':')?.0),
+        None => options.get("dialect")?.as_str(),
+    }
+}
+
 /// Explicit type > a first-party name used as the connection name > `connector` key >
-/// `type` key > the scheme of `url`.
+/// `type` key > the scheme of `url` (or Streamlit's `dialect`).
 fn resolve_type(
     registry: &Registry,
     name: &str,
@@ -144,9 +172,9 @@ fn resolve_type(
             return Some(ty.clone());
         }
     }
-    let url = options.get("url")?.as_str()?;
-    let scheme = url.split_once(':')?.0;
-    registry.type_for_scheme(scheme).map(str::to_owned)
+    registry
+        .type_for_scheme(scheme_of(options)?)
+        .map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -203,6 +231,34 @@ mod tests {
         // `type` is kept when it is not the connector type (a Google credential's `type`).
         let c = resolve_config(&r, &s, "c", None, &Table::new()).unwrap();
         assert!(c.get("type").is_some() && c.get("connector").is_none());
+    }
+
+    #[test]
+    fn a_sql_section_whose_url_or_dialect_belongs_to_another_connector_goes_there() {
+        let r = first_party();
+        r.register_disabled(crate::DisabledConnector {
+            connection_type: "odbc",
+            aliases: &[],
+            url_schemes: &["mssql"],
+            feature: "odbc",
+        });
+        let s = secrets(
+            "[connections.a]\nurl = \"mssql+pyodbc://u:p@h:1433/db?driver=X\"\n\
+             [connections.b]\ndialect = \"mssql\"\ndriver = \"pyodbc\"\nhost = \"h\"\n\
+             [connections.c]\ntype = \"sql\"\ndialect = \"postgresql\"\nhost = \"h\"\n\
+             [connections.d]\ntype = \"sql\"\nurl = \"mssql+pyodbc://h/db\"\n",
+        );
+        let ty = |name: &str, explicit: Option<&str>| {
+            resolve_config(&r, &s, name, explicit, &Table::new())
+                .map(|c| (c.connection_type().to_owned(), c.get("type").is_some()))
+                .unwrap()
+        };
+        assert_eq!(ty("a", Some("sql")), ("odbc".to_owned(), false));
+        assert_eq!(ty("b", Some("sql")), ("odbc".to_owned(), false));
+        assert_eq!(ty("b", None), ("odbc".to_owned(), false));
+        assert_eq!(ty("c", None), ("sql".to_owned(), false));
+        // The section's own `type = "sql"` does not reach the other connector as a key.
+        assert_eq!(ty("d", None), ("odbc".to_owned(), false));
     }
 
     #[test]

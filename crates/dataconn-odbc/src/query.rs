@@ -1,0 +1,251 @@
+//! Reads and writes through a driver: `query()`'s uncached read, `query_stream`, `execute`.
+//!
+//! Each runs one statement on a leased ODBC connection on a blocking thread: `:name`
+//! parameters become `?` placeholders bound as typed ODBC parameters; results are fetched in
+//! column batches by arrow-odbc (`batch_size` rows per round trip) straight into Arrow.
+
+use arrow::array::{RecordBatch, RecordBatchReader};
+use arrow::datatypes::SchemaRef;
+use arrow_odbc::{OdbcReaderBuilder, TextEncoding};
+use dataconn_core::raw::{Rewritten, ensure_read, on_blocking_thread, rewrite};
+use dataconn_core::{Error, ErrorKind, Params, Result, Table};
+use futures::stream::BoxStream;
+use tokio::sync::mpsc;
+
+use crate::config::{ReadLimits, Settings};
+use crate::connection::OdbcConnection;
+use crate::error::{odbc_error, reader_error, stream_error};
+use crate::params::parameters;
+use crate::pool::OdbcHandle;
+
+/// How one statement runs: its timeout and how its result is read.
+#[derive(Debug, Clone)]
+pub(crate) struct Run {
+    pub(crate) query_timeout: Option<usize>,
+    pub(crate) read: ReadLimits,
+    pub(crate) dbms: String,
+}
+
+impl Run {
+    pub(crate) fn new(settings: &Settings, dbms: &str) -> Run {
+        Run {
+            query_timeout: settings.query_timeout,
+            read: settings.read,
+            dbms: dbms.to_owned(),
+        }
+    }
+}
+
+/// Run `statement` and hand each batch of its result to `each` until it returns false;
+/// `limit` rows at most are fetched per round trip when given. The schema, or `None` for a
+/// statement without a result set.
+///
+/// # Errors
+/// The driver's refusal (with its SQLSTATE), a column arrow-odbc cannot read, a value longer
+/// than its buffer.
+pub(crate) fn read(
+    conn: &OdbcHandle,
+    statement: &Rewritten,
+    run: &Run,
+    limit: Option<usize>,
+    mut each: impl FnMut(RecordBatch) -> bool,
+) -> Result<Option<SchemaRef>> {
+    let params = parameters(&statement.values, &statement.names)?;
+    let cursor = conn
+        .execute(&statement.sql, params.as_slice(), run.query_timeout)
+        .map_err(|e| broken_link(conn, odbc_error(e, "running the query")))?;
+    let Some(cursor) = cursor else {
+        return Ok(None);
+    };
+    let limits = run.read;
+    let rows = limit.map_or(limits.batch_size, |l| l.clamp(1, limits.batch_size));
+    let mut builder = OdbcReaderBuilder::new();
+    builder
+        .with_max_num_rows_per_batch(rows)
+        .with_max_bytes_per_batch(limits.max_batch_bytes)
+        .with_max_text_size(limits.max_text_size)
+        .with_max_binary_size(limits.max_binary_size)
+        .with_fallibale_allocations(true)
+        .with_payload_text_encoding(if limits.wide_text {
+            TextEncoding::Utf16
+        } else {
+            TextEncoding::Utf8
+        })
+        .with_dbms_name(run.dbms.clone());
+    let reader = builder.build(cursor).map_err(reader_error)?;
+    let schema = reader.schema();
+    let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    for batch in reader {
+        let batch = batch.map_err(|e| stream_error(e, &columns))?;
+        if !each(batch) {
+            break;
+        }
+    }
+    Ok(Some(schema))
+}
+
+/// `err`, marked as a lost link (so the connection is closed, not reused) when the driver
+/// says the connection is dead.
+pub(crate) fn broken_link(conn: &OdbcHandle, err: Error) -> Error {
+    if !err.is_temporary() && conn.is_dead().unwrap_or(false) {
+        return Error::new(ErrorKind::Connect, err.message().to_owned())
+            .with_context("connection", "lost")
+            .set_temporary(true);
+    }
+    err
+}
+
+/// Read the whole result of `statement` into a table (at most `limit` rows and a batch).
+pub(crate) fn read_table(
+    conn: &OdbcHandle,
+    statement: &Rewritten,
+    run: &Run,
+    limit: Option<usize>,
+) -> Result<Table> {
+    let mut batches = Vec::new();
+    let mut rows = 0;
+    let schema = read(conn, statement, run, limit, |batch| {
+        rows += batch.num_rows();
+        batches.push(batch);
+        limit.is_none_or(|limit| rows < limit)
+    })?;
+    match schema {
+        Some(schema) => Table::try_new(schema, batches),
+        None => Ok(Table::empty(std::sync::Arc::new(
+            arrow::datatypes::Schema::empty(),
+        ))),
+    }
+}
+
+/// Run a statement that changes data; the rows it changed (0 when the driver does not say).
+pub(crate) fn update(conn: &OdbcHandle, statement: &Rewritten, run: &Run) -> Result<u64> {
+    let params = parameters(&statement.values, &statement.names)?;
+    let mut prepared = conn
+        .preallocate()
+        .map_err(|e| odbc_error(e, "allocating a statement"))?;
+    if let Some(seconds) = run.query_timeout {
+        prepared
+            .set_query_timeout_sec(seconds)
+            .map_err(|e| odbc_error(e, "setting the query timeout"))?;
+    }
+    prepared
+        .execute(&statement.sql, params.as_slice())
+        .map_err(|e| broken_link(conn, odbc_error(e, "running the statement")))?;
+    let changed = prepared
+        .row_count()
+        .map_err(|e| odbc_error(e, "counting the changed rows"))?;
+    Ok(changed.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
+}
+
+/// Refuse statements that start or end a transaction: outside a session the connection would
+/// go back to the pool inside one.
+fn refuse_transaction_control(sql: &str) -> Result<()> {
+    let first = sql
+        .trim_start_matches(|c: char| c.is_whitespace() || c == '(')
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let controls = [
+        "begin",
+        "start",
+        "commit",
+        "rollback",
+        "savepoint",
+        "release",
+        "end",
+        "abort",
+    ];
+    if controls.contains(&first.as_str()) {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "expected a statement that changes data, found `{}`, which controls a \
+                 transaction: execute() runs each statement on its own; use session() for a \
+                 transaction",
+                first.to_uppercase()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The SQL with its placeholders, checked to only read.
+fn read_statement(conn: &OdbcConnection, sql: &str, params: &Params) -> Result<Rewritten> {
+    let dialect = conn.settings().dialect;
+    ensure_read(sql, dialect)?;
+    rewrite(sql, params, dialect)
+}
+
+/// `query()`'s uncached read, at most `limit` rows when given.
+pub(crate) async fn fetch(
+    conn: &OdbcConnection,
+    sql: &str,
+    params: &Params,
+    limit: Option<usize>,
+) -> Result<Table> {
+    let statement = read_statement(conn, sql, params)?;
+    let (pool, run) = conn.pool_and_run().await?;
+    let lease = pool.lease().await?;
+    let (_lease, table) = on_blocking_thread(lease, move |lease| {
+        let conn = lease.connection()?;
+        read_table(conn, &statement, &run, limit)
+    })
+    .await?;
+    Ok(match limit {
+        Some(limit) => table?.head(limit),
+        None => table?,
+    })
+}
+
+impl OdbcConnection {
+    /// Run one statement that changes data, outside a session; returns the rows it changed (0
+    /// when the driver does not say) and drops this connection's cached reads.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Parameter`] when the parameters do not match the SQL; the driver's error
+    /// with its SQLSTATE and native error code.
+    pub async fn execute(&self, sql: &str, params: Params) -> Result<u64> {
+        let result = self.execute_once(sql, &params).await;
+        self.base.cache().invalidate().await;
+        result.map_err(|e| self.base.masked(e))
+    }
+
+    async fn execute_once(&self, sql: &str, params: &Params) -> Result<u64> {
+        refuse_transaction_control(sql)?;
+        let statement = rewrite(sql, params, self.settings().dialect)?;
+        let (pool, run) = self.pool_and_run().await?;
+        pool.run(move |conn| update(conn, &statement, &run)).await
+    }
+
+    /// Stream a read's record batches as the driver fetches them (uncached); the ODBC
+    /// connection stays leased until the stream ends or is dropped.
+    ///
+    /// # Errors
+    /// Parameter errors, SQL that writes and a failed connect at once; the driver's errors
+    /// while reading as the stream's items.
+    pub async fn query_stream(
+        &self,
+        sql: &str,
+        params: Params,
+    ) -> Result<BoxStream<'static, Result<RecordBatch>>> {
+        let statement = read_statement(self, sql, &params).map_err(|e| self.base.masked(e))?;
+        let (pool, run) = self.pool_and_run().await?;
+        let lease = pool.lease().await.map_err(|e| self.base.masked(e))?;
+        let (tx, rx) = mpsc::channel::<Result<RecordBatch>>(2);
+        let masked = self.base.masker();
+        tokio::spawn(on_blocking_thread(lease, move |lease| {
+            let send = |item: Result<RecordBatch>| tx.blocking_send(item.map_err(&masked)).is_ok();
+            let outcome = lease
+                .connection()
+                .and_then(|conn| read(conn, &statement, &run, None, |batch| send(Ok(batch))));
+            if let Err(e) = outcome {
+                send(Err(e));
+            }
+            Ok(())
+        }));
+        Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        })))
+    }
+}

@@ -1,0 +1,249 @@
+//! `write_table`: a [`Table`] into a database table through arrow-odbc's bulk inserter (rows
+//! sent in arrays of `batch_size` parameters per round trip), creating or replacing the table
+//! first when asked, with column types in the database's own words.
+
+use arrow::array::RecordBatchIterator;
+use arrow::datatypes::{DataType, Field, TimeUnit};
+use dataconn_core::{Error, ErrorKind, Result, Table};
+
+use crate::connection::OdbcConnection;
+use crate::error::odbc_error;
+use crate::pool::OdbcHandle;
+
+/// What `write_table` does with the target table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WriteMode {
+    /// Create the table; fail when it exists.
+    Create,
+    /// Append to the table; fail when it does not exist.
+    Append,
+    /// Drop the table when it exists, then create it.
+    Replace,
+    /// Create the table when it does not exist, then append.
+    CreateAppend,
+}
+
+/// The database families whose column types differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Postgres,
+    MySql,
+    Sqlite,
+    SqlServer,
+    Oracle,
+    Other,
+}
+
+impl Family {
+    fn of(dbms: &str) -> Family {
+        let dbms = dbms.to_ascii_lowercase();
+        if dbms.contains("postgres") {
+            Family::Postgres
+        } else if dbms.contains("mysql") || dbms.contains("mariadb") {
+            Family::MySql
+        } else if dbms.contains("sqlite") {
+            Family::Sqlite
+        } else if dbms.contains("sql server") {
+            Family::SqlServer
+        } else if dbms.contains("oracle") {
+            Family::Oracle
+        } else {
+            Family::Other
+        }
+    }
+}
+
+/// The column type `field` is created with, in `family`'s words.
+fn column_type(field: &Field, family: Family) -> Result<String> {
+    use Family::{MySql, Oracle, Postgres, SqlServer, Sqlite};
+    let text = match field.data_type() {
+        DataType::Boolean => match family {
+            SqlServer => "BIT",
+            Oracle => "NUMBER(1)",
+            _ => "BOOLEAN",
+        },
+        DataType::Int8 | DataType::Int16 | DataType::UInt8 => "SMALLINT",
+        DataType::Int32 | DataType::UInt16 => "INTEGER",
+        DataType::Int64 | DataType::UInt32 => "BIGINT",
+        DataType::UInt64 => "DECIMAL(20, 0)",
+        DataType::Float16 | DataType::Float32 => "REAL",
+        DataType::Float64 => match family {
+            MySql => "DOUBLE",
+            _ => "DOUBLE PRECISION",
+        },
+        DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => {
+            return Ok(format!("DECIMAL({p}, {s})"));
+        }
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => match family {
+            Postgres | Sqlite => "TEXT",
+            MySql => "LONGTEXT",
+            SqlServer => "NVARCHAR(MAX)",
+            Oracle => "CLOB",
+            Family::Other => "VARCHAR(4000)",
+        },
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => match family {
+            Postgres => "BYTEA",
+            MySql => "LONGBLOB",
+            Sqlite | Oracle => "BLOB",
+            SqlServer => "VARBINARY(MAX)",
+            Family::Other => "VARBINARY(4000)",
+        },
+        DataType::FixedSizeBinary(n) => return Ok(format!("BINARY({n})")),
+        DataType::Date32 | DataType::Date64 => "DATE",
+        DataType::Time32(_) | DataType::Time64(_) => "TIME",
+        // Instants are stored as their UTC wall time.
+        DataType::Timestamp(unit, _) => match (family, unit) {
+            (MySql, TimeUnit::Second) => "DATETIME",
+            (MySql, _) => "DATETIME(6)",
+            (SqlServer, _) => "DATETIME2",
+            _ => "TIMESTAMP",
+        },
+        other => {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "expected columns of types ODBC can insert (numbers, decimals, text, \
+                     binary, dates, times, timestamps), found `{}` of type {other}",
+                    field.name()
+                ),
+            ));
+        }
+    };
+    let nullable = if field.is_nullable() { "" } else { " NOT NULL" };
+    Ok(format!("{text}{nullable}"))
+}
+
+/// `CREATE TABLE name (...)` for the table's schema, column names quoted as the driver says.
+fn create_statement(conn: &OdbcHandle, name: &str, table: &Table, dbms: &str) -> Result<String> {
+    let quote = conn
+        .identifier_quote_char()
+        .map_err(|e| odbc_error(e, "asking the driver how it quotes names"))?
+        .unwrap_or('"');
+    let family = Family::of(dbms);
+    let columns = table
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            let quoted = f.name().replace(quote, &format!("{quote}{quote}"));
+            Ok(format!(
+                "{quote}{quoted}{quote} {}",
+                column_type(f, family)?
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(format!("CREATE TABLE {name} ({})", columns.join(", ")))
+}
+
+/// Whether the table can be read (it exists, and this user sees it).
+fn exists(conn: &OdbcHandle, name: &str) -> bool {
+    conn.execute(&format!("SELECT * FROM {name} WHERE 1 = 0"), (), None)
+        .is_ok()
+}
+
+/// Run one statement without parameters.
+fn run(conn: &OdbcHandle, sql: &str, doing: &str) -> Result<()> {
+    conn.execute(sql, (), None)
+        .map(|_| ())
+        .map_err(|e| odbc_error(e, doing))
+}
+
+impl OdbcConnection {
+    /// Write `table` into the database table `name` (written as SQL names it: quote it
+    /// yourself when it needs quotes), as `mode` says; returns the rows written and drops this
+    /// connection's cached reads. Rows are sent in arrays of `batch_size` per round trip.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Parameter`] for an empty table name; [`ErrorKind::Unsupported`] for a
+    /// column type ODBC cannot insert; the driver's error (a table that exists for
+    /// [`WriteMode::Create`], one that does not for [`WriteMode::Append`]...).
+    pub async fn write_table(&self, table: &Table, name: &str, mode: WriteMode) -> Result<u64> {
+        if name.trim().is_empty() {
+            return Err(self.base.masked(Error::new(
+                ErrorKind::Parameter,
+                "expected a table name to write to, found an empty one",
+            )));
+        }
+        let table = table.clone();
+        let name = name.to_owned();
+        let (pool, run_settings) = self.pool_and_run().await?;
+        let result = pool
+            .run(move |conn| {
+                let dbms = &run_settings.dbms;
+                let create = match mode {
+                    WriteMode::Append => false,
+                    WriteMode::Create => true,
+                    WriteMode::CreateAppend => !exists(conn, &name),
+                    WriteMode::Replace => {
+                        if exists(conn, &name) {
+                            run(
+                                conn,
+                                &format!("DROP TABLE {name}"),
+                                &format!("dropping {name}"),
+                            )?;
+                        }
+                        true
+                    }
+                };
+                if create {
+                    let sql = create_statement(conn, &name, &table, dbms)?;
+                    run(conn, &sql, &format!("creating {name}"))?;
+                }
+                let mut reader = RecordBatchIterator::new(
+                    table.batches().iter().cloned().map(Ok),
+                    table.schema().clone(),
+                );
+                let rows = run_settings.read.batch_size.clamp(1, 10_000);
+                arrow_odbc::insert_into_table(conn, &mut reader, &name, rows).map_err(|e| {
+                    Error::new(
+                        ErrorKind::Query,
+                        format!(
+                            "writing into {name} failed: {}",
+                            e.to_string().replace('\n', " ")
+                        ),
+                    )
+                })?;
+                Ok(table.num_rows() as u64)
+            })
+            .await;
+        self.base.cache().invalidate().await;
+        result.map_err(|e| self.base.masked(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_types_follow_the_database() {
+        let text = Field::new("t", DataType::Utf8, true);
+        assert_eq!(
+            column_type(&text, Family::SqlServer).unwrap(),
+            "NVARCHAR(MAX)"
+        );
+        assert_eq!(column_type(&text, Family::Postgres).unwrap(), "TEXT");
+        let id = Field::new("id", DataType::Int64, false);
+        assert_eq!(column_type(&id, Family::MySql).unwrap(), "BIGINT NOT NULL");
+        let money = Field::new("m", DataType::Decimal128(12, 2), true);
+        assert_eq!(
+            column_type(&money, Family::Oracle).unwrap(),
+            "DECIMAL(12, 2)"
+        );
+        let list = Field::new(
+            "l",
+            DataType::List(std::sync::Arc::new(Field::new("x", DataType::Int32, true))),
+            true,
+        );
+        let err = column_type(&list, Family::Postgres).unwrap_err();
+        assert!(err.message().contains("`l`"), "{err}");
+    }
+
+    #[test]
+    fn families_come_from_the_dbms_name() {
+        assert_eq!(Family::of("Microsoft SQL Server"), Family::SqlServer);
+        assert_eq!(Family::of("MariaDB"), Family::MySql);
+        assert_eq!(Family::of("PostgreSQL"), Family::Postgres);
+    }
+}
