@@ -180,8 +180,35 @@ fn port_of(value: Option<&Value>, config: &ConnectionConfig) -> Result<Option<u1
     })
 }
 
+/// Attributes a driver gets unless the section sets them: PostgreSQL's psqlODBC returns
+/// booleans as the characters `1`/`0` by default (`BoolsAsChar=1`); `BoolsAsChar=0` makes
+/// them booleans, as every other connector returns them.
+const DRIVER_DEFAULTS: &[(&str, &str, &str)] = &[("postgres", "BoolsAsChar", "0")];
+
+/// `assembled` with the defaults of its driver that it does not set itself.
+fn with_driver_defaults(mut assembled: Assembled) -> Assembled {
+    let dbms = assembled.dbms.to_ascii_lowercase();
+    for (driver, key, value) in DRIVER_DEFAULTS {
+        if dbms.contains(driver) && attribute(&assembled.text, &[key]).is_none() {
+            if !assembled.text.is_empty() && !assembled.text.ends_with(';') {
+                assembled.text.push(';');
+            }
+            assembled.text.push_str(&format!("{key}={value}"));
+        }
+    }
+    assembled
+}
+
 /// The connection string of a section, or the sentence saying what is wrong.
 pub(crate) fn assemble(
+    parsed: &OdbcConfig,
+    config: &ConnectionConfig,
+) -> Result<Assembled, String> {
+    assemble_as_written(parsed, config).map(with_driver_defaults)
+}
+
+/// The connection string the section's keys spell, before driver defaults.
+fn assemble_as_written(
     parsed: &OdbcConfig,
     config: &ConnectionConfig,
 ) -> Result<Assembled, String> {
@@ -577,9 +604,23 @@ mod tests {
         .unwrap();
         assert_eq!(
             out.text,
-            "Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=5432;Database=test;UID=postgres;PWD={p;w};sslmode=disable"
+            "Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=5432;Database=test;UID=postgres;PWD={p;w};sslmode=disable;BoolsAsChar=0"
         );
         assert_eq!(out.describe(), "server 127.0.0.1:5432 as user postgres");
+    }
+
+    #[test]
+    fn psqlodbc_returns_booleans_unless_the_section_says_otherwise() {
+        let given = assembled(
+            "connection_string = \"Driver={PostgreSQL Unicode};Server=h;BoolsAsChar=1\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            given.text,
+            "Driver={PostgreSQL Unicode};Server=h;BoolsAsChar=1"
+        );
+        let sqlite = assembled("driver = \"SQLite3\"\ndatabase = \"a.db\"\n").unwrap();
+        assert_eq!(sqlite.text, "Driver={SQLite3};Database=a.db");
     }
 
     #[test]

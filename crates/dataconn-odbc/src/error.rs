@@ -32,7 +32,8 @@ pub(crate) fn odbc_error(err: odbc_api::Error, doing: &str) -> Error {
     let kind = match (class, state.as_deref()) {
         // Connection exceptions and the driver manager's own (IM: driver or DSN not found).
         ("08", _) | ("IM", _) | ("28", _) => ErrorKind::Connect,
-        (_, Some("HYT00" | "HYT01")) => ErrorKind::Timeout,
+        // 57014: PostgreSQL cancelled the statement (psqlODBC's query timeout).
+        (_, Some("HYT00" | "HYT01" | "57014")) => ErrorKind::Timeout,
         (_, Some("HYC00" | "IM001")) => ErrorKind::Unsupported,
         _ => ErrorKind::Query,
     };
