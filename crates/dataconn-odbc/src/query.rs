@@ -5,8 +5,11 @@
 //! column batches by arrow-odbc (`batch_size` rows per round trip) straight into Arrow.
 
 use arrow::array::{RecordBatch, RecordBatchReader};
-use arrow::datatypes::SchemaRef;
-use arrow_odbc::{OdbcReaderBuilder, TextEncoding};
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Schema, SchemaRef};
+use arrow_odbc::odbc_api::ResultSetMetadata;
+use arrow_odbc::{OdbcReaderBuilder, TextEncoding, arrow_schema_from};
 use dataconn_core::raw::{Rewritten, ensure_read, on_blocking_thread, rewrite};
 use dataconn_core::{Error, ErrorKind, Params, Result, Table};
 use futures::stream::BoxStream;
@@ -54,9 +57,10 @@ pub(crate) fn read(
     let cursor = conn
         .execute(&statement.sql, params.as_slice(), run.query_timeout)
         .map_err(|e| broken_link(conn, odbc_error(e, "running the query")))?;
-    let Some(cursor) = cursor else {
+    let Some(mut cursor) = cursor else {
         return Ok(None);
     };
+    let schema = schema_of(&mut cursor, &run.dbms)?;
     let limits = run.read;
     let rows = limit.map_or(limits.batch_size, |l| l.clamp(1, limits.batch_size));
     let mut builder = OdbcReaderBuilder::new();
@@ -71,7 +75,8 @@ pub(crate) fn read(
         } else {
             TextEncoding::Utf8
         })
-        .with_dbms_name(run.dbms.clone());
+        .with_dbms_name(run.dbms.clone())
+        .with_schema(schema);
     let reader = builder.build(cursor).map_err(reader_error)?;
     let schema = reader.schema();
     let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
@@ -82,6 +87,32 @@ pub(crate) fn read(
         }
     }
     Ok(Some(schema))
+}
+
+/// The Arrow schema of a result: arrow-odbc's, with unsigned integer columns widened so that
+/// every value fits (ODBC reports MySQL's `INT UNSIGNED` as INTEGER and `BIGINT UNSIGNED` as
+/// BIGINT, which would wrap above the signed range): SMALLINT to Int32, INTEGER to Int64,
+/// BIGINT to an exact Decimal128(20, 0).
+fn schema_of(cursor: &mut impl ResultSetMetadata, dbms: &str) -> Result<SchemaRef> {
+    let schema = arrow_schema_from(cursor, Some(dbms), false).map_err(reader_error)?;
+    let mut fields = Vec::with_capacity(schema.fields().len());
+    for (i, field) in schema.fields().iter().enumerate() {
+        let widened = match field.data_type() {
+            DataType::Int16 => Some(DataType::Int32),
+            DataType::Int32 => Some(DataType::Int64),
+            DataType::Int64 => Some(DataType::Decimal128(20, 0)),
+            _ => None,
+        };
+        let column = u16::try_from(i + 1).unwrap_or(u16::MAX);
+        let field = match widened {
+            Some(wider) if cursor.column_is_unsigned(column).unwrap_or(false) => {
+                field.as_ref().clone().with_data_type(wider)
+            }
+            _ => field.as_ref().clone(),
+        };
+        fields.push(field);
+    }
+    Ok(Arc::new(Schema::new(fields)))
 }
 
 /// `err`, marked as a lost link (so the connection is closed, not reused) when the driver

@@ -121,7 +121,7 @@ async fn results_match_the_native_connector_value_by_value() {
 }
 
 /// Seven columns of every common type, NULLs in each nullable one, text beyond ASCII.
-fn sample(ids: &[i64]) -> Table {
+pub fn sample(ids: &[i64]) -> Table {
     let n = ids.len();
     let pick = |i: usize| i % 4 != 3;
     let id: ArrayRef = Arc::new(Int64Array::from(ids.to_vec()));
@@ -172,7 +172,7 @@ fn sample(ids: &[i64]) -> Table {
 }
 
 /// Each column of two tables as text, for a value-by-value comparison.
-fn all_texts(table: &Table) -> Vec<Vec<Option<String>>> {
+pub fn all_texts(table: &Table) -> Vec<Vec<Option<String>>> {
     ["id", "x", "s", "b", "d", "ts", "m"]
         .iter()
         .map(|c| texts(table, c))
