@@ -145,6 +145,8 @@ start_files_peers() {
     local venv
     venv=$(python_peers) || { log "no Python peers: S3, HTTP, ADBC and interop tests will report missing servers"; return 0; }
     adbc_peers "$venv"
+    # The Python with SQLAlchemy, pyarrow and pandas, for tests that compare against them.
+    printf 'export DATACONN_TEST_PYTHON=%q\n' "$venv/bin/python"
     # S3: moto.
     if ! answers 5055; then
         log "starting moto (S3) on 127.0.0.1:5055"

@@ -552,6 +552,74 @@ fn fastish_id() -> u128 {
         .map_or(0, |d| d.as_nanos())
 }
 
+/// Streamlit's `mssql+pyodbc` URL form, served by the ODBC connector (here psqlODBC against
+/// the machine's PostgreSQL through SQLAlchemy's `odbc_connect`): query, list and check, with
+/// the password inside the connection string never shown.
+#[cfg(feature = "odbc")]
+#[test]
+fn query_list_and_check_reach_an_odbc_driver() {
+    let Ok(driver) = std::env::var("DATACONN_TEST_ODBC_POSTGRES_DRIVER") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "DATACONN_TEST_ODBC_POSTGRES_DRIVER is missing and CI=true (scripts/peers.sh installs it)"
+        );
+        eprintln!("SKIPPING the CLI's ODBC test: run scripts/peers.sh");
+        return;
+    };
+    let server = std::env::var("DATACONN_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let server = server.split("://").nth(1).unwrap_or_default();
+    let (user, rest) = server.split_once('@').unwrap_or(("postgres", server));
+    let (host_port, database) = rest.split_once('/').unwrap_or((rest, "postgres"));
+    let (host, port) = host_port.split_once(':').unwrap_or((host_port, "5432"));
+    let odbc = format!(
+        "Driver={{{driver}}};Server={host};Port={port};Database={database};UID={user};PWD=cli-odbc-secret-77"
+    );
+    let encoded: String = odbc
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    let ws = Workspace::new();
+    let secrets = ws.path("mssql.toml");
+    fs::write(
+        &secrets,
+        format!("[connections.mssql]\nurl = \"mssql+pyodbc:///?odbc_connect={encoded}\"\n"),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_dataconn"))
+            .args(["--secrets", secrets.to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "query",
+        "mssql",
+        "select cast(:k as int) * 2 as n",
+        "-p",
+        "k=21",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "n\n42\n");
+    for args in [&["list"][..], &["secrets"][..], &["check"][..]] {
+        let out = run(args);
+        let text = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(!text.contains("cli-odbc-secret-77"), "{args:?}: {text}");
+        if args == ["list"] {
+            assert!(text.contains("mssql") && text.contains("odbc"), "{text}");
+        }
+        if args == ["check"] {
+            assert_eq!(out.status.code(), Some(0), "{text}");
+        }
+    }
+}
+
 #[test]
 fn query_list_and_check_reach_duckdb() {
     let Ok(library) = std::env::var("DATACONN_TEST_DUCKDB_LIBRARY") else {

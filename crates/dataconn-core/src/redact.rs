@@ -20,6 +20,8 @@ const SECRET_WORDS: &[&str] = &[
     "signature",
     "connection_string",
     "connectionstring",
+    // SQLAlchemy's `?odbc_connect=`: a whole ODBC connection string, password included.
+    "odbc_connect",
     "authorization",
 ];
 
@@ -200,6 +202,16 @@ fn percent_decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_odbc_connection_string_in_a_sqlalchemy_url_is_masked_whole() {
+        let url = "mssql+pyodbc:///?odbc_connect=Driver%3D%7BX%7D%3BPWD%3Dhunter2&autocommit=true";
+        assert_eq!(
+            mask_url(url),
+            "mssql+pyodbc:///?odbc_connect=***&autocommit=true"
+        );
+        assert!(url_secrets(url).iter().any(|s| s.contains("PWD=hunter2")));
+    }
 
     #[test]
     fn url_passwords_are_found_however_written() {

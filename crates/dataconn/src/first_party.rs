@@ -119,6 +119,7 @@ mod tests {
             ("filesystem", "feature files"),
             ("sqlalchemy", "feature sqlite, postgres or mysql"),
             ("google-sheets", "feature gsheets"),
+            ("odbc", "feature odbc"),
         ] {
             let err = registry.get(name).err().expect("left out");
             assert_eq!(err.kind(), ErrorKind::FeatureDisabled, "{name}");

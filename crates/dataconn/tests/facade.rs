@@ -233,6 +233,53 @@ fn the_connector_guide_quotes_the_compiled_example() {
     );
 }
 
+/// An ODBC driver from a program without async: connect, write and read through `blocking`.
+#[cfg(feature = "odbc")]
+#[test]
+fn blocking_calls_reach_odbc() {
+    let driver = match std::env::var("DATACONN_TEST_ODBC_SQLITE_DRIVER") {
+        Ok(driver) => driver,
+        Err(_) => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "DATACONN_TEST_ODBC_SQLITE_DRIVER is missing and CI=true (scripts/peers.sh installs it)"
+            );
+            eprintln!("SKIPPING the blocking ODBC test: run scripts/peers.sh");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("odbc.db");
+    let secrets = dataconn::Secrets::from_toml(
+        "inline.toml",
+        &format!(
+            "[connections.lite]\ntype = \"odbc\"\ndriver = {driver:?}\ndatabase = {:?}\n",
+            file.display().to_string()
+        ),
+    )
+    .unwrap();
+    let hub = dataconn::Connections::builder()
+        .registry(dataconn::default_registry())
+        .secrets(secrets)
+        .build()
+        .unwrap();
+    let lite = dataconn::blocking::block_on(async move {
+        hub.connection::<dataconn::OdbcConnection>("lite").await
+    })
+    .unwrap();
+    let l = lite.clone();
+    dataconn::blocking::block_on(async move {
+        l.execute("create table t (answer integer)", params! {})
+            .await?;
+        l.execute("insert into t values (:a)", params! { a: 42 })
+            .await
+    })
+    .unwrap();
+    let table = dataconn::blocking::query(&lite, "select answer from t", params! {}, "1m").unwrap();
+    assert_eq!(table.num_rows(), 1);
+    assert!(table.to_csv().unwrap().contains("42"));
+}
+
 /// DuckDB from a program without async: connect, write and read through `blocking`.
 #[cfg(feature = "duckdb")]
 #[test]
