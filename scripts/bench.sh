@@ -29,5 +29,8 @@ if [ "$name" = sql ] || [ "$name" = files ] || [ "$name" = query ] || [ "$name" 
     fi
     export BENCH_PYTHON="$PWD/$venv/bin/python"
 fi
-cargo build --profile bench -p dataconn-benches --bin "bench-$name"
+features=()
+# The ODBC connector's figures need unixODBC and psqlODBC, which peers.sh installed above.
+[ "$name" = sql ] && features=(--features odbc)
+cargo build --profile bench -p dataconn-benches --bin "bench-$name" "${features[@]}"
 exec "target/release/bench-$name"

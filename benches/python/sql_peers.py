@@ -4,6 +4,7 @@ Used by the `bench-sql` binary, which runs it in the same benchmark run as datac
 
     python sql_peers.py connectorx postgresql://postgres@127.0.0.1:5432/dataconn_bench "select ..."
     python sql_peers.py pandas     postgresql://...                                     "select ..."
+    python sql_peers.py pyodbc     "Driver={PostgreSQL Unicode};Server=...;"             "select ..."
 
 Prints one JSON object: {"method", "seconds", "rows", "peak_rss_kb"}.
 """
@@ -34,6 +35,21 @@ def main() -> None:
             started = time.perf_counter()
             frame = pd.read_sql(sqlalchemy.text(query), conn)
             seconds = time.perf_counter() - started
+        rows = len(frame)
+    elif method == "pyodbc":
+        # What a Streamlit app on SQL Server runs: pandas.read_sql over a pyodbc connection
+        # (SQLAlchemy's mssql+pyodbc hands pandas the same DBAPI cursor).
+        import warnings
+
+        import pandas as pd
+        import pyodbc
+
+        conn = pyodbc.connect(url)
+        started = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas prefers SQLAlchemy connectables
+            frame = pd.read_sql(query, conn)
+        seconds = time.perf_counter() - started
         rows = len(frame)
     else:
         raise SystemExit(f"unknown method {method}")

@@ -10,6 +10,8 @@
 //! - dataconn `query()` (uncached), and for PostgreSQL also with `copy = false` (the row path)
 //!   and through the ADBC connector with the Apache Arrow PostgreSQL driver
 //!   (`DATACONN_TEST_ADBC_POSTGRESQL_DRIVER`, installed by `scripts/peers.sh`).
+//! - The ODBC connector through psqlODBC (`--features odbc`, which `scripts/bench.sh sql` sets),
+//!   and pyodbc + pandas on the same driver (what a Streamlit app on SQL Server runs).
 //! - ConnectorX `read_sql(..., return_type="arrow")` and pandas `read_sql` over SQLAlchemy (what
 //!   Streamlit's `SQLConnection.query` runs), from `benches/python/sql_peers.py`.
 //!
@@ -256,6 +258,23 @@ async fn child(method: &str, url: &str) {
                 .expect("connect");
             query_figures(method, &*conn).await
         }
+        #[cfg(feature = "odbc")]
+        "dataconn-odbc" => {
+            let text = format!(
+                "[connections.bench]\ntype = \"odbc\"\nconnection_string = {:?}\n",
+                odbc_connection_string(url)
+            );
+            let hub = Connections::builder()
+                .registry(dataconn::default_registry())
+                .secrets(Secrets::from_toml("bench-secrets.toml", &text).expect("secrets"))
+                .build()
+                .expect("hub");
+            let conn = hub
+                .connection::<dataconn::OdbcConnection>("bench")
+                .await
+                .expect("connect");
+            query_figures(method, &*conn).await
+        }
         "copy-floor" => {
             let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
                 .await
@@ -303,6 +322,17 @@ fn run_child(method: &str, url: &str) -> Option<Figures> {
     Figures::parse(method, &String::from_utf8_lossy(&out.stdout))
 }
 
+/// The psqlODBC connection string for a `postgres://user@host:port/db` URL.
+fn odbc_connection_string(url: &str) -> String {
+    let driver = std::env::var("DATACONN_TEST_ODBC_POSTGRES_DRIVER")
+        .unwrap_or_else(|_| "PostgreSQL Unicode".to_owned());
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let (user, rest) = rest.split_once('@').unwrap_or(("postgres", rest));
+    let (host_port, database) = rest.split_once('/').unwrap_or((rest, "postgres"));
+    let (host, port) = host_port.split_once(':').unwrap_or((host_port, "5432"));
+    format!("Driver={{{driver}}};Server={host};Port={port};Database={database};UID={user};")
+}
+
 fn run_python(method: &str, url: &str) -> Option<Figures> {
     let python = std::env::var("BENCH_PYTHON").ok()?;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/sql_peers.py");
@@ -344,6 +374,27 @@ fn mysql_client_floor(url: &str) -> Option<Figures> {
         peak_rss_kb: 0,
         arrow_bytes: 0,
     })
+}
+
+/// The ODBC connector's figure, when this build has it and psqlODBC is installed.
+fn odbc_method(url: &str) -> Option<Figures> {
+    if !cfg!(feature = "odbc") {
+        println!("\n(built without the `odbc` feature: the ODBC connector is left out)");
+        return None;
+    }
+    run_child("dataconn-odbc", url)
+}
+
+/// `method`'s time as a ratio of each of `baselines` (same run), as one line.
+fn ratios(results: &[Option<Figures>], method: &str, baselines: &[&str]) -> Option<String> {
+    let all: Vec<&Figures> = results.iter().flatten().collect();
+    let ours = all.iter().find(|f| f.method == method)?;
+    let parts: Vec<String> = baselines
+        .iter()
+        .filter_map(|b| all.iter().find(|f| f.method == *b))
+        .map(|b| format!("{:.2}× {}", ours.seconds / b.seconds, b.method))
+        .collect();
+    Some(format!("{method} time as a ratio of: {}", parts.join(", ")))
 }
 
 fn report(title: &str, floor: &Option<Figures>, rows: Vec<Option<Figures>>) {
@@ -411,10 +462,22 @@ async fn main() {
             std::env::var("DATACONN_TEST_ADBC_POSTGRESQL_DRIVER")
                 .ok()
                 .and_then(|_| run_child("dataconn-adbc", &url)),
+            odbc_method(&url),
             run_python("connectorx", &url.replace("postgres://", "postgresql://")),
             run_python("pandas", &url.replace("postgres://", "postgresql://")),
+            // pyodbc + pandas on the same driver as the ODBC connector: the path a Streamlit
+            // app on SQL Server takes.
+            run_python("pyodbc", &odbc_connection_string(&url)),
         ];
+        let odbc_ratios = ratios(
+            &results,
+            "dataconn-odbc",
+            &["dataconn", "pyodbc", "connectorx"],
+        );
         report("PostgreSQL → Arrow", &floor, results);
+        if let Some(line) = odbc_ratios {
+            println!("\n{line}");
+        }
     }
     if let Ok(server) = std::env::var("DATACONN_TEST_MYSQL_URL") {
         let url = load("mysql", &server, rows).await;
