@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use dataconn_core::raw::{Base, ConnectContext, ConnectionBase, Connector, TypedConnection};
+use dataconn_core::raw::{
+    Base, ConnectContext, ConnectionBase, Connector, Opened, TypedConnection,
+};
 use dataconn_core::{Connection, ConnectionConfig, Params, Query, Result, Table, Ttl};
 
 use crate::config::Settings;
@@ -49,10 +51,7 @@ impl Connector for DuckDbConnector {
 
 /// What a section's options build: its settings, and the pool once open. Replaced whole on
 /// reconfigure.
-pub(crate) struct State {
-    pub(crate) settings: Arc<Settings>,
-    pool: Option<Arc<Pool>>,
-}
+pub(crate) type State = Opened<Settings, Pool>;
 
 /// A pool of connections through an ADBC driver: cached Arrow queries, streams, writes,
 /// sessions and bulk ingest. Shared and thread-safe.
@@ -62,8 +61,8 @@ pub struct AdbcConnection {
 }
 
 /// Open the pool on a blocking thread (loading a driver and connecting block).
-async fn open_pool(settings: Arc<Settings>) -> Result<Arc<Pool>> {
-    tokio::task::spawn_blocking(move || crate::pool::open(&settings).map(Arc::new))
+async fn open_pool(settings: Arc<Settings>) -> Result<Pool> {
+    tokio::task::spawn_blocking(move || crate::pool::open(&settings))
         .await
         .map_err(|e| dataconn_core::Error::internal(format!("opening the driver failed: {e}")))?
 }
@@ -71,14 +70,8 @@ async fn open_pool(settings: Arc<Settings>) -> Result<Arc<Pool>> {
 impl AdbcConnection {
     async fn connect(ctx: &ConnectContext, settings: Arc<Settings>) -> Result<AdbcConnection> {
         let conn = AdbcConnection {
-            base: ConnectionBase::new(
-                ctx,
-                State {
-                    settings,
-                    pool: None,
-                },
-            )
-            .mask_with(crate::config::masks, &ctx.config),
+            base: ConnectionBase::new(ctx, Opened::new(settings))
+                .mask_with(crate::config::masks, &ctx.config),
         };
         // Connect now, so that a bad driver, URI or password fails here.
         conn.pool().await?;
@@ -86,7 +79,7 @@ impl AdbcConnection {
     }
 
     pub(crate) fn settings(&self) -> Arc<Settings> {
-        self.base.state().settings.clone()
+        self.base.settings()
     }
 
     /// The pool, opened again after a [`Connection::reset`].
@@ -94,27 +87,7 @@ impl AdbcConnection {
     /// # Errors
     /// [`dataconn_core::ErrorKind::Closed`] after [`Connection::close`]; the driver's error.
     pub(crate) async fn pool(&self) -> Result<Arc<Pool>> {
-        self.base.check_open()?;
-        let settings = {
-            let state = self.base.state();
-            if let Some(pool) = &state.pool {
-                return Ok(pool.clone());
-            }
-            state.settings.clone()
-        };
-        let fresh = open_pool(settings.clone())
-            .await
-            .map_err(|e| self.base.masked(e))?;
-        let mut state = self.base.state_mut();
-        if !Arc::ptr_eq(&state.settings, &settings) {
-            // A reconfigure came while this pool opened: it is for the old options.
-            fresh.close();
-            return Err(self.base.error(
-                dataconn_core::ErrorKind::Connect,
-                "the connection was reconfigured while it reconnected; try again",
-            ));
-        }
-        Ok(state.pool.get_or_insert(fresh).clone())
+        self.base.opened(open_pool, Pool::close).await
     }
 
     /// Start a cached query: `.param(..)`, `.ttl(..)`, then `.await`.
@@ -138,7 +111,7 @@ impl Connection for AdbcConnection {
     }
 
     async fn reset(&self) -> Result<()> {
-        if let Some(pool) = self.base.state_mut().pool.take() {
+        if let Some(pool) = self.base.take_opened() {
             pool.close();
         }
         Ok(())
@@ -149,14 +122,8 @@ impl Connection for AdbcConnection {
             crate::DUCKDB_TYPE => crate::duckdb::settings(&config)?,
             _ => Settings::adbc(&config)?,
         };
-        let old = self.base.reconfigure(
-            &config,
-            State {
-                settings,
-                pool: None,
-            },
-        );
-        if let Some(pool) = old.pool {
+        let old = self.base.reconfigure(&config, Opened::new(settings));
+        if let Some(pool) = old.into_opened() {
             pool.close();
         }
         self.pool().await.map(|_| ())
@@ -187,7 +154,7 @@ impl Query for AdbcConnection {
     }
 
     fn default_ttl(&self) -> Ttl {
-        self.base.state().settings.ttl
+        self.base.settings().ttl
     }
 }
 

@@ -8,7 +8,9 @@
 use adbc_core::{Connection as _, Statement as _};
 use adbc_driver_manager::{ManagedConnection, ManagedStatement};
 use arrow::array::{RecordBatch, RecordBatchReader};
-use dataconn_core::raw::{Rewritten, ensure_read, on_blocking_thread, rewrite};
+use dataconn_core::raw::{
+    Rewritten, ensure_no_transaction_control, ensure_read, on_blocking_thread, rewrite,
+};
 use dataconn_core::{Params, Result, Table};
 use futures::stream::BoxStream;
 use tokio::sync::mpsc;
@@ -81,40 +83,6 @@ pub(crate) fn update(conn: &mut ManagedConnection, statement: &Rewritten) -> Res
     Ok(changed.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
 }
 
-/// Refuse statements that start or end a transaction: outside a session the connection would
-/// go back to the pool inside one.
-fn refuse_transaction_control(sql: &str) -> Result<()> {
-    let first = sql
-        .trim_start_matches(|c: char| c.is_whitespace() || c == '(')
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if [
-        "begin",
-        "start",
-        "commit",
-        "rollback",
-        "savepoint",
-        "release",
-        "end",
-        "abort",
-    ]
-    .contains(&first.as_str())
-    {
-        return Err(dataconn_core::Error::new(
-            dataconn_core::ErrorKind::Unsupported,
-            format!(
-                "expected a statement that changes data, found `{}`, which controls a \
-                 transaction: execute() runs each statement on its own; use session() for a \
-                 transaction",
-                first.to_uppercase()
-            ),
-        ));
-    }
-    Ok(())
-}
-
 /// The SQL with its placeholders, checked to only read.
 fn read_statement(conn: &AdbcConnection, sql: &str, params: &Params) -> Result<Rewritten> {
     let dialect = conn.settings().dialect;
@@ -160,8 +128,9 @@ impl AdbcConnection {
     }
 
     async fn execute_once(&self, sql: &str, params: &Params) -> Result<u64> {
-        refuse_transaction_control(sql)?;
-        let statement = rewrite(sql, params, self.settings().dialect)?;
+        let dialect = self.settings().dialect;
+        ensure_no_transaction_control(sql, dialect)?;
+        let statement = rewrite(sql, params, dialect)?;
         let pool = self.pool().await?;
         pool.run(move |c| update(c, &statement)).await
     }

@@ -74,6 +74,57 @@ pub fn ensure_read(sql: &str, dialect: Dialect) -> Result<()> {
     }
 }
 
+/// Check that `sql` does not start or end a transaction (`BEGIN`, `START TRANSACTION`,
+/// `COMMIT`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`, `END`, `ABORT`), for a connector's
+/// `execute()`: outside a session the connection would go back to its pool inside a
+/// transaction. A procedural block (`BEGIN ... END;` in PL/SQL or T-SQL) is not one.
+///
+/// # Errors
+/// [`ErrorKind::Unsupported`] naming the statement and pointing at `session()`.
+pub fn ensure_no_transaction_control(sql: &str, dialect: Dialect) -> Result<()> {
+    let tokens = tokens(sql, dialect);
+    let mut words = tokens.iter().skip_while(|t| **t == Token::Punct(b'('));
+    let Some(Token::Word(first)) = words.next() else {
+        return Ok(());
+    };
+    let next = words.next();
+    let next_is = |keywords: &[&str]| match next {
+        None | Some(Token::Punct(b';')) => true,
+        Some(token) => keywords.iter().any(|k| word_is(token, k)),
+    };
+    let first = first.to_ascii_lowercase();
+    let control = match first.as_str() {
+        "commit" | "rollback" | "savepoint" | "release" | "end" | "abort" => true,
+        "start" => next.is_some_and(|t| word_is(t, "transaction")),
+        // `BEGIN` alone or with a transaction word; `BEGIN <statement>` is a block.
+        "begin" => next_is(&[
+            "transaction",
+            "tran",
+            "work",
+            "isolation",
+            "read",
+            "deferred",
+            "immediate",
+            "exclusive",
+            "distributed",
+            "not",
+        ]),
+        _ => false,
+    };
+    if control {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "expected a statement that changes data, found `{}`, which controls a \
+                 transaction: execute() runs each statement on its own; use session() for a \
+                 transaction",
+                first.to_uppercase()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn refused(found: &str) -> Error {
     Error::new(
         ErrorKind::Unsupported,
@@ -260,6 +311,38 @@ fn tokens(sql: &str, dialect: Dialect) -> Vec<Token<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transaction_control_is_refused_and_blocks_and_writes_are_not() {
+        for sql in [
+            "BEGIN",
+            "begin;",
+            "  (begin transaction",
+            "/* note */ COMMIT",
+            "rollback to savepoint a",
+            "START TRANSACTION READ ONLY",
+            "BEGIN TRAN",
+            "begin immediate",
+            "END",
+        ] {
+            let err = ensure_no_transaction_control(sql, Dialect::Sqlite).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Unsupported, "{sql}");
+            assert!(err.message().contains("session()"), "{sql}: {err}");
+        }
+        for sql in [
+            "insert into t values (1)",
+            "BEGIN my_proc(1); END;",
+            "update t set begin = 1",
+            "-- begin\ndelete from t",
+            "start_job()",
+            "",
+        ] {
+            assert!(
+                ensure_no_transaction_control(sql, Dialect::Sqlite).is_ok(),
+                "{sql}"
+            );
+        }
+    }
 
     fn reads(sql: &str, dialect: Dialect) -> bool {
         ensure_read(sql, dialect).is_ok()

@@ -3,9 +3,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use dataconn_core::raw::Base;
 use dataconn_core::raw::{
-    BlockingPool, ConnectContext, ConnectionBase, Connector, TypedConnection,
+    Base, BlockingPool, ConnectContext, ConnectionBase, Connector, Opened, TypedConnection,
 };
 use dataconn_core::{Connection, ConnectionConfig, Params, Query, Result, Table, Ttl};
 
@@ -37,10 +36,7 @@ impl Connector for OdbcConnector {
 
 /// What a section's options build: its settings, and the pool once open. Replaced whole on
 /// reconfigure.
-pub(crate) struct State {
-    settings: Arc<Settings>,
-    pool: Option<Arc<Pool>>,
-}
+pub(crate) type State = Opened<Settings, Pool>;
 
 /// A pool of ODBC connections through one driver: cached Arrow queries, streams, writes,
 /// sessions and `write_table`. Shared and thread-safe.
@@ -50,8 +46,8 @@ pub struct OdbcConnection {
 }
 
 /// Open the pool on a blocking thread (connecting blocks).
-async fn open_pool(settings: Arc<Settings>) -> Result<Arc<Pool>> {
-    tokio::task::spawn_blocking(move || Pool::open(settings).map(Arc::new))
+async fn open_pool(settings: Arc<Settings>) -> Result<Pool> {
+    tokio::task::spawn_blocking(move || Pool::open(settings))
         .await
         .map_err(|e| dataconn_core::Error::internal(format!("connecting did not finish: {e}")))?
 }
@@ -59,14 +55,8 @@ async fn open_pool(settings: Arc<Settings>) -> Result<Arc<Pool>> {
 impl OdbcConnection {
     async fn connect(ctx: &ConnectContext, settings: Arc<Settings>) -> Result<OdbcConnection> {
         let conn = OdbcConnection {
-            base: ConnectionBase::new(
-                ctx,
-                State {
-                    settings,
-                    pool: None,
-                },
-            )
-            .mask_with(crate::connection_string::masks, &ctx.config),
+            base: ConnectionBase::new(ctx, Opened::new(settings))
+                .mask_with(crate::connection_string::masks, &ctx.config),
         };
         // Connect now, so that a bad driver, server or password fails here.
         conn.pool().await?;
@@ -74,7 +64,7 @@ impl OdbcConnection {
     }
 
     pub(crate) fn settings(&self) -> Arc<Settings> {
-        self.base.state().settings.clone()
+        self.base.settings()
     }
 
     /// The pool, opened again after a [`Connection::reset`].
@@ -82,27 +72,7 @@ impl OdbcConnection {
     /// # Errors
     /// [`dataconn_core::ErrorKind::Closed`] after [`Connection::close`]; the driver's error.
     pub(crate) async fn pool(&self) -> Result<Arc<Pool>> {
-        self.base.check_open()?;
-        let settings = {
-            let state = self.base.state();
-            if let Some(pool) = &state.pool {
-                return Ok(pool.clone());
-            }
-            state.settings.clone()
-        };
-        let fresh = open_pool(settings.clone())
-            .await
-            .map_err(|e| self.base.masked(e))?;
-        let mut state = self.base.state_mut();
-        if !Arc::ptr_eq(&state.settings, &settings) {
-            // A reconfigure came while this pool opened: it is for the old options.
-            fresh.close();
-            return Err(self.base.error(
-                dataconn_core::ErrorKind::Connect,
-                "the connection was reconfigured while it reconnected; try again",
-            ));
-        }
-        Ok(state.pool.get_or_insert(fresh).clone())
+        self.base.opened(open_pool, Pool::close).await
     }
 
     /// The pool's connections and how statements run on them.
@@ -155,7 +125,7 @@ impl Connection for OdbcConnection {
     }
 
     async fn reset(&self) -> Result<()> {
-        if let Some(pool) = self.base.state_mut().pool.take() {
+        if let Some(pool) = self.base.take_opened() {
             pool.close();
         }
         Ok(())
@@ -163,14 +133,8 @@ impl Connection for OdbcConnection {
 
     async fn reconfigure(&self, config: ConnectionConfig) -> Result<()> {
         let settings = Settings::from_config(&config)?;
-        let old = self.base.reconfigure(
-            &config,
-            State {
-                settings,
-                pool: None,
-            },
-        );
-        if let Some(pool) = old.pool {
+        let old = self.base.reconfigure(&config, Opened::new(settings));
+        if let Some(pool) = old.into_opened() {
             pool.close();
         }
         self.pool().await.map(|_| ())
@@ -201,6 +165,6 @@ impl Query for OdbcConnection {
     }
 
     fn default_ttl(&self) -> Ttl {
-        self.base.state().settings.ttl
+        self.base.settings().ttl
     }
 }

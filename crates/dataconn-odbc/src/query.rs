@@ -4,13 +4,15 @@
 //! parameters become `?` placeholders bound as typed ODBC parameters; results are fetched in
 //! column batches by arrow-odbc (`batch_size` rows per round trip) straight into Arrow.
 
-use arrow::array::{RecordBatch, RecordBatchReader};
 use std::sync::Arc;
 
+use arrow::array::{RecordBatch, RecordBatchReader};
 use arrow::datatypes::{DataType, Schema, SchemaRef};
 use arrow_odbc::odbc_api::ResultSetMetadata;
 use arrow_odbc::{OdbcReaderBuilder, TextEncoding, arrow_schema_from};
-use dataconn_core::raw::{Rewritten, ensure_read, on_blocking_thread, rewrite};
+use dataconn_core::raw::{
+    Rewritten, ensure_no_transaction_control, ensure_read, on_blocking_thread, rewrite,
+};
 use dataconn_core::{Error, ErrorKind, Params, Result, Table};
 use futures::stream::BoxStream;
 use tokio::sync::mpsc;
@@ -81,7 +83,7 @@ pub(crate) fn read(
     let schema = reader.schema();
     let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     for batch in reader {
-        let batch = batch.map_err(|e| stream_error(e, &columns))?;
+        let batch = batch.map_err(|e| broken_link(conn, stream_error(e, &columns)))?;
         if !each(batch) {
             break;
         }
@@ -119,7 +121,13 @@ fn schema_of(cursor: &mut impl ResultSetMetadata, dbms: &str) -> Result<SchemaRe
 /// says the connection is dead.
 pub(crate) fn broken_link(conn: &OdbcHandle, err: Error) -> Error {
     if !err.is_temporary() && conn.is_dead().unwrap_or(false) {
-        return Error::new(ErrorKind::Connect, err.message().to_owned())
+        let lost = Error::new(ErrorKind::Connect, err.message().to_owned());
+        return err
+            .context()
+            .iter()
+            .fold(lost, |lost, (key, value)| {
+                lost.with_context(key, value.clone())
+            })
             .with_context("connection", "lost")
             .set_temporary(true);
     }
@@ -168,39 +176,6 @@ pub(crate) fn update(conn: &OdbcHandle, statement: &Rewritten, run: &Run) -> Res
     Ok(changed.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
 }
 
-/// Refuse statements that start or end a transaction: outside a session the connection would
-/// go back to the pool inside one.
-fn refuse_transaction_control(sql: &str) -> Result<()> {
-    let first = sql
-        .trim_start_matches(|c: char| c.is_whitespace() || c == '(')
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let controls = [
-        "begin",
-        "start",
-        "commit",
-        "rollback",
-        "savepoint",
-        "release",
-        "end",
-        "abort",
-    ];
-    if controls.contains(&first.as_str()) {
-        return Err(Error::new(
-            ErrorKind::Unsupported,
-            format!(
-                "expected a statement that changes data, found `{}`, which controls a \
-                 transaction: execute() runs each statement on its own; use session() for a \
-                 transaction",
-                first.to_uppercase()
-            ),
-        ));
-    }
-    Ok(())
-}
-
 /// The SQL with its placeholders, checked to only read.
 fn read_statement(conn: &OdbcConnection, sql: &str, params: &Params) -> Result<Rewritten> {
     let dialect = conn.settings().dialect;
@@ -243,8 +218,9 @@ impl OdbcConnection {
     }
 
     async fn execute_once(&self, sql: &str, params: &Params) -> Result<u64> {
-        refuse_transaction_control(sql)?;
-        let statement = rewrite(sql, params, self.settings().dialect)?;
+        let dialect = self.settings().dialect;
+        ensure_no_transaction_control(sql, dialect)?;
+        let statement = rewrite(sql, params, dialect)?;
         let (pool, run) = self.pool_and_run().await?;
         pool.run(move |conn| update(conn, &statement, &run)).await
     }

@@ -102,6 +102,22 @@ pub fn hub<H: Harness>(h: &H, sections: &[(&str, &Table)]) -> Connections {
         .expect("a hub over in-memory secrets builds")
 }
 
+/// One column of a table as text, as Arrow prints each value, NULLs as `None`: for comparing
+/// results across drivers value by value.
+///
+/// # Panics
+/// When the table has no such column, or it does not cast to text.
+pub fn texts(table: &dataconn_core::Table, column: &str) -> Vec<Option<String>> {
+    use arrow::array::Array;
+    let column = table.column(column).expect("the column exists");
+    let column =
+        arrow::compute::cast(&column, &arrow::datatypes::DataType::Utf8).expect("casts to text");
+    let column = column.as_string::<i32>();
+    (0..column.len())
+        .map(|i| column.is_valid(i).then(|| column.value(i).to_owned()))
+        .collect()
+}
+
 fn ids(table: &dataconn_core::Table) -> Vec<i64> {
     let column = table.column("id").expect("the result has an `id` column");
     let column = arrow::compute::cast(&column, &arrow::datatypes::DataType::Int64)

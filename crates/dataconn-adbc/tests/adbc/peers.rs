@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use dataconn_core::{Connection, Connections, Registry, Secrets, Table};
+use dataconn_core::{Connection, Connections, Registry, Secrets};
 use toml::Value;
 
 fn in_ci() -> bool {
@@ -104,17 +104,7 @@ pub fn adbc(conn: &Arc<dyn Connection>) -> &dataconn_adbc::AdbcConnection {
         .expect("an ADBC or DuckDB connection")
 }
 
-/// One column of a table as text, nulls as `None` (for comparisons across drivers).
-pub fn texts(table: &Table, column: &str) -> Vec<Option<String>> {
-    use arrow::array::Array;
-    let column = table.column(column).expect("the column exists");
-    let column =
-        arrow::compute::cast(&column, &arrow::datatypes::DataType::Utf8).expect("casts to text");
-    let column = arrow::array::AsArray::as_string::<i32>(&column);
-    (0..column.len())
-        .map(|i| column.is_valid(i).then(|| column.value(i).to_owned()))
-        .collect()
-}
+pub use dataconn_testkit::texts;
 
 /// The native SQL connector on the same database, for comparisons.
 pub async fn native_postgres(url: &str) -> Arc<dataconn_sql::SqlConnection> {
