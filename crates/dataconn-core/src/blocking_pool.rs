@@ -6,7 +6,8 @@
 //! blocking thread; the lease goes with the work, so a caller that stops waiting never hands
 //! a connection still in use back to the pool. A connection whose work failed at the
 //! transport level ([`Error::is_temporary`]), that was [discarded](Lease::discard), or that is
-//! left inside a transaction is closed instead of reused.
+//! left inside a transaction is closed instead of reused, on a blocking thread (closing a
+//! driver connection blocks). A lease waits at most 30 s for a free connection.
 //!
 //! ```
 //! # use std::sync::Arc;
@@ -20,6 +21,7 @@
 //! ```
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -29,11 +31,30 @@ use crate::lock::MutexExt;
 /// How a pool opens one more connection (blocking; called on a blocking thread).
 type Open<C> = Box<dyn Fn() -> Result<C> + Send + Sync>;
 
+/// How long a lease waits for a free connection by default.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Connections of type `C`, at most `max_connections` in use at once.
 pub struct BlockingPool<C> {
     open: Open<C>,
     idle: Mutex<Vec<C>>,
     permits: Arc<Semaphore>,
+    size: usize,
+    acquire_timeout: Duration,
+}
+
+/// Close `conns` (dropping a driver connection disconnects, which blocks): on a blocking
+/// thread when a tokio runtime is there, else here.
+fn close_off_async<C: Send + 'static>(conns: Vec<C>) {
+    if conns.is_empty() {
+        return;
+    }
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn_blocking(move || drop(conns));
+        }
+        Err(_) => drop(conns),
+    }
 }
 
 impl<C> std::fmt::Debug for BlockingPool<C> {
@@ -57,20 +78,45 @@ impl<C: Send + 'static> BlockingPool<C> {
             open: Box::new(open),
             idle: Mutex::new(first.into_iter().collect()),
             permits: Arc::new(Semaphore::new(max_connections.max(1))),
+            size: max_connections.max(1),
+            acquire_timeout: ACQUIRE_TIMEOUT,
         }
+    }
+
+    /// Wait at most `timeout` for a free connection (30 s unless set).
+    #[must_use]
+    pub fn with_acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
     }
 
     /// Wait for a free connection (it is taken or opened when the lease is first used).
     ///
     /// # Errors
-    /// [`ErrorKind::Closed`] once the pool is closed.
+    /// [`ErrorKind::Closed`] once the pool is closed; [`ErrorKind::Timeout`] when every
+    /// connection stayed in use for the acquire timeout.
     pub async fn lease(self: &Arc<Self>) -> Result<Lease<C>> {
-        let permit = self.permits.clone().acquire_owned().await.map_err(|_| {
-            Error::new(
-                ErrorKind::Closed,
-                "expected an open pool of driver connections, found it closed",
-            )
-        })?;
+        let acquire = self.permits.clone().acquire_owned();
+        let permit = tokio::time::timeout(self.acquire_timeout, acquire)
+            .await
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "expected a free driver connection within {:?}, found all {} in use \
+                         (raise max_connections; a task that holds one, in a session or an \
+                         unread stream, and waits for another deadlocks a small pool)",
+                        self.acquire_timeout, self.size
+                    ),
+                )
+                .set_temporary(true)
+            })?
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::Closed,
+                    "expected an open pool of driver connections, found it closed",
+                )
+            })?;
         Ok(Lease {
             pool: self.clone(),
             conn: None,
@@ -89,16 +135,24 @@ impl<C: Send + 'static> BlockingPool<C> {
         T: Send + 'static,
         F: FnOnce(&mut C) -> Result<T> + Send + 'static,
     {
-        let lease = self.lease().await?;
-        let (_lease, out) =
-            on_blocking_thread(lease, |lease| lease.connection().and_then(work)).await?;
-        out
+        let mut lease = self.lease().await?;
+        // The lease ends on the blocking thread: returning a connection may close it.
+        tokio::task::spawn_blocking(move || {
+            let out = lease.connection().and_then(work);
+            if out.as_ref().is_err_and(Error::is_temporary) {
+                lease.discard();
+            }
+            out
+        })
+        .await
+        .map_err(|e| Error::internal(format!("the driver call did not finish: {e}")))?
     }
 
     /// Refuse new leases and let idle connections go (leased ones close when returned).
     pub fn close(&self) {
         self.permits.close();
-        self.idle.lock_unpoisoned().clear();
+        let idle = std::mem::take(&mut *self.idle.lock_unpoisoned());
+        close_off_async(idle);
     }
 }
 
@@ -181,10 +235,13 @@ impl<C: Send + 'static> Lease<C> {
 
 impl<C: Send + 'static> Drop for Lease<C> {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take()
-            && !self.broken
-            && !self.in_transaction
-        {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        if self.broken || self.in_transaction || self.pool.permits.is_closed() {
+            // Closing may block (a disconnect, a rollback): never on an async worker.
+            close_off_async(vec![conn]);
+        } else {
             self.pool.idle.lock_unpoisoned().push(conn);
         }
     }
@@ -244,6 +301,13 @@ mod tests {
         let waiting = tokio::time::timeout(std::time::Duration::from_millis(50), pool.lease());
         assert!(waiting.await.is_err(), "a second lease did not wait");
         drop(held);
+        let short = BlockingPool::new(1, None, || Ok(0_u8))
+            .with_acquire_timeout(std::time::Duration::from_millis(20));
+        let short = Arc::new(short);
+        let _held = short.lease().await.unwrap();
+        let err = short.lease().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout);
+        assert!(err.message().contains("all 1 in use"), "{err}");
         pool.close();
         assert_eq!(pool.lease().await.unwrap_err().kind(), ErrorKind::Closed);
     }

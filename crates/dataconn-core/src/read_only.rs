@@ -74,8 +74,9 @@ pub fn ensure_read(sql: &str, dialect: Dialect) -> Result<()> {
     }
 }
 
-/// Check that `sql` does not start or end a transaction (`BEGIN`, `START TRANSACTION`,
-/// `COMMIT`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`, `END`, `ABORT`), for a connector's
+/// Check that no statement of `sql` starts or ends a transaction (`BEGIN`, `START
+/// TRANSACTION`, `COMMIT`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`, `END`, `ABORT`) or turns
+/// autocommit off (`SET autocommit = 0`, `SET IMPLICIT_TRANSACTIONS ON`), for a connector's
 /// `execute()`: outside a session the connection would go back to its pool inside a
 /// transaction. A procedural block (`BEGIN ... END;` in PL/SQL or T-SQL) is not one.
 ///
@@ -83,47 +84,76 @@ pub fn ensure_read(sql: &str, dialect: Dialect) -> Result<()> {
 /// [`ErrorKind::Unsupported`] naming the statement and pointing at `session()`.
 pub fn ensure_no_transaction_control(sql: &str, dialect: Dialect) -> Result<()> {
     let tokens = tokens(sql, dialect);
-    let mut words = tokens.iter().skip_while(|t| **t == Token::Punct(b'('));
-    let Some(Token::Word(first)) = words.next() else {
-        return Ok(());
-    };
-    let next = words.next();
-    let next_is = |keywords: &[&str]| match next {
-        None | Some(Token::Punct(b';')) => true,
-        Some(token) => keywords.iter().any(|k| word_is(token, k)),
-    };
-    let first = first.to_ascii_lowercase();
-    let control = match first.as_str() {
-        "commit" | "rollback" | "savepoint" | "release" | "end" | "abort" => true,
-        "start" => next.is_some_and(|t| word_is(t, "transaction")),
-        // `BEGIN` alone or with a transaction word; `BEGIN <statement>` is a block.
-        "begin" => next_is(&[
-            "transaction",
-            "tran",
-            "work",
-            "isolation",
-            "read",
-            "deferred",
-            "immediate",
-            "exclusive",
-            "distributed",
-            "not",
-        ]),
-        _ => false,
-    };
-    if control {
-        return Err(Error::new(
-            ErrorKind::Unsupported,
-            format!(
-                "expected a statement that changes data, found `{}`, which controls a \
-                 transaction: execute() runs each statement on its own; use session() for a \
-                 transaction",
-                first.to_uppercase()
-            ),
-        ));
+    // Blocks opened by `BEGIN <statement>` and not yet closed by their `END`.
+    let mut blocks = 0usize;
+    for statement in tokens.split(|t| *t == Token::Punct(b';')) {
+        let mut words = statement.iter().skip_while(|t| **t == Token::Punct(b'('));
+        let Some(Token::Word(first)) = words.next() else {
+            continue;
+        };
+        let next = words.next();
+        let first = first.to_ascii_lowercase();
+        let has = |keyword: &str| statement.iter().any(|t| word_is(t, keyword));
+        let control = match first.as_str() {
+            // `END IF`, `END LOOP`...: the end of a construct inside a block.
+            "end"
+                if next.is_some_and(|t| {
+                    ["if", "loop", "case", "while", "for", "repeat"]
+                        .iter()
+                        .any(|k| word_is(t, k))
+                }) =>
+            {
+                false
+            }
+            "end" if blocks > 0 => {
+                blocks -= 1;
+                false
+            }
+            "commit" | "rollback" | "savepoint" | "release" | "end" | "abort" => true,
+            "start" => next.is_some_and(|t| word_is(t, "transaction")),
+            // `BEGIN` alone or with a transaction word; `BEGIN <statement>` opens a block.
+            "begin" => {
+                let transaction =
+                    next.is_none_or(|t| TRANSACTION_WORDS.iter().any(|k| word_is(t, k)));
+                if !transaction {
+                    blocks += 1;
+                }
+                transaction
+            }
+            "set" => {
+                (has("autocommit") && (has("0") || has("off") || has("false")))
+                    || (has("implicit_transactions") && has("on"))
+            }
+            _ => false,
+        };
+        if control {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "expected statements that change data, found `{}`, which controls a \
+                     transaction: execute() runs each call on its own; use session() for a \
+                     transaction",
+                    first.to_uppercase()
+                ),
+            ));
+        }
     }
     Ok(())
 }
+
+/// Words after `BEGIN` that make it start a transaction rather than a block.
+const TRANSACTION_WORDS: &[&str] = &[
+    "transaction",
+    "tran",
+    "work",
+    "isolation",
+    "read",
+    "deferred",
+    "immediate",
+    "exclusive",
+    "distributed",
+    "not",
+];
 
 fn refused(found: &str) -> Error {
     Error::new(
@@ -324,6 +354,10 @@ mod tests {
             "BEGIN TRAN",
             "begin immediate",
             "END",
+            "update t set x = 1; BEGIN TRAN",
+            "BEGIN p(); END; COMMIT",
+            "SET autocommit = 0",
+            "set implicit_transactions on",
         ] {
             let err = ensure_no_transaction_control(sql, Dialect::Sqlite).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Unsupported, "{sql}");
@@ -332,6 +366,8 @@ mod tests {
         for sql in [
             "insert into t values (1)",
             "BEGIN my_proc(1); END;",
+            "begin if x then y(); end if; end;",
+            "set search_path to a",
             "update t set begin = 1",
             "-- begin\ndelete from t",
             "start_job()",

@@ -231,8 +231,6 @@ fn count(value: Option<i64>, default: usize) -> usize {
 pub(crate) struct Settings {
     /// The connection string and what it names, for messages.
     pub(crate) target: Assembled,
-    /// How `:name` parameters are found (placeholders are always `?`).
-    pub(crate) dialect: Dialect,
     /// ODBC connections kept open.
     pub(crate) max_connections: usize,
     /// Seconds connecting may take.
@@ -265,7 +263,6 @@ impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
             .field("target", &self.target)
-            .field("dialect", &self.dialect)
             .field("max_connections", &self.max_connections)
             .field("login_timeout", &self.login_timeout)
             .field("query_timeout", &self.query_timeout)
@@ -285,9 +282,7 @@ impl Settings {
         // Checked by `validate` (called by `parse`).
         let target =
             connection_string::assemble(&parsed, config).map_err(dataconn_core::Error::config)?;
-        let dialect = parameter_dialect(&target.dbms);
         Ok(Arc::new(Settings {
-            dialect,
             max_connections: count(parsed.max_connections, 4),
             login_timeout: seconds(parsed.login_timeout.as_ref())
                 .map(|s| u32::try_from(s).unwrap_or(u32::MAX)),
@@ -314,9 +309,9 @@ impl Settings {
     }
 }
 
-/// How `:name` parameters are found in SQL for a database (its quoting rules; ODBC's
-/// placeholders are `?` for every database).
-fn parameter_dialect(dbms: &str) -> Dialect {
+/// How `:name` parameters are found in SQL for a database, by its name (its quoting rules;
+/// ODBC's placeholders are `?` for every database).
+pub(crate) fn parameter_dialect(dbms: &str) -> Dialect {
     let dbms = dbms.to_ascii_lowercase();
     if dbms.contains("mysql") || dbms.contains("mariadb") {
         Dialect::MySql

@@ -110,8 +110,7 @@ impl Connection for OdbcConnection {
     /// `FROM dual`) but answers is healthy; a lost link is not.
     async fn health_check(&self) -> Result<()> {
         let (pool, run) = self.pool_and_run().await?;
-        let probe =
-            dataconn_core::raw::rewrite("SELECT 1", &Params::new(), self.settings().dialect)?;
+        let probe = dataconn_core::raw::rewrite("SELECT 1", &Params::new(), run.dialect)?;
         pool.run(
             move |conn| match crate::query::read_table(conn, &probe, &run, Some(1)) {
                 Err(e) if e.kind() == dataconn_core::ErrorKind::Query && !e.is_temporary() => {

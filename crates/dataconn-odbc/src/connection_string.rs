@@ -180,10 +180,15 @@ fn port_of(value: Option<&Value>, config: &ConnectionConfig) -> Result<Option<u1
     })
 }
 
-/// Attributes a driver gets unless the section sets them: PostgreSQL's psqlODBC returns
-/// booleans as the characters `1`/`0` by default (`BoolsAsChar=1`); `BoolsAsChar=0` makes
-/// them booleans, as every other connector returns them.
-const DRIVER_DEFAULTS: &[(&str, &str, &str)] = &[("postgres", "BoolsAsChar", "0")];
+/// Attributes a driver gets unless the section sets them. PostgreSQL's psqlODBC returns
+/// booleans as the characters `1`/`0` by default (`BoolsAsChar=1`): `BoolsAsChar=0` makes
+/// them booleans. It reports a `numeric` without a declared precision as NUMERIC(28, s) with
+/// a guessed scale, which would drop digits beyond it: `NumericAs=12` makes those columns
+/// text holding the exact digits (declared `numeric(p, s)` stay decimals).
+const DRIVER_DEFAULTS: &[(&str, &str, &str)] = &[
+    ("postgres", "BoolsAsChar", "0"),
+    ("postgres", "NumericAs", "12"),
+];
 
 /// `assembled` with the defaults of its driver that it does not set itself.
 fn with_driver_defaults(mut assembled: Assembled) -> Assembled {
@@ -290,7 +295,9 @@ fn assemble_as_written(
         return Ok(native(("DSN", dsn), parts, &options, false));
     }
     if let Some(driver) = &parsed.driver {
-        let sql_server = driver.to_ascii_lowercase().contains("sql server");
+        let lower = driver.to_ascii_lowercase();
+        // Microsoft's drivers, by name or by library path, read the port in `Server`.
+        let sql_server = lower.contains("sql server") || lower.contains("msodbcsql");
         return Ok(native(("Driver", driver), parts, &options, sql_server));
     }
     Err(format!(
@@ -376,79 +383,119 @@ fn native(
     }
 }
 
+/// SQLAlchemy's `unquote_plus`: `+` is a space and `%XX` a byte (it decodes `odbc_connect`
+/// once more, whether it came in a URL or in a `query` table).
+fn unquote_plus(text: &str) -> String {
+    url::form_urlencoded::parse(
+        format!("x={}", text.replace('&', "%26").replace('=', "%3D")).as_bytes(),
+    )
+    .next()
+    .map(|(_, v)| v.into_owned())
+    .unwrap_or_default()
+}
+
 /// Streamlit's keys (or URL) as SQLAlchemy's pyodbc dialect turns them into a connection
-/// string: `odbc_connect` given whole; a host without a database is a DSN; else
-/// `DRIVER={..};Server=host,port;Database=db`; `UID`/`PWD` or `Trusted_Connection=Yes`; the
-/// rest of the query as attributes. Two fixes over SQLAlchemy: values are escaped whenever
-/// ODBC could misread them (SQLAlchemy only when they hold `;` or start with `{`), and
-/// dialects other than SQL Server get `Port=` (SQLAlchemy writes `host,port` for every one,
-/// which only SQL Server reads).
-fn sqlalchemy_pyodbc(dialect: &str, mut parts: Parts, options: &[(String, String)]) -> Assembled {
-    let take = |query: &mut Vec<(String, String)>, key: &str| {
-        let i = query.iter().position(|(k, _)| k == key)?;
-        Some(query.remove(i).1)
+/// string (`PyODBCConnector.create_connect_args`), step for step on the same ordered keys:
+/// the URL's host, database, user, password and port, then its query. `odbc_connect` is used
+/// whole; a host without a database is a DSN; otherwise `DRIVER={..};Server=host,port;
+/// Database=db`; `UID`/`PWD`, or `Authentication`, or `Trusted_Connection=Yes`; the keys left
+/// over as attributes. Two fixes over SQLAlchemy: values are escaped whenever ODBC could
+/// misread them (SQLAlchemy only when they hold `;` or start with `{`), and dialects other than
+/// SQL Server get `Port=` (SQLAlchemy writes `host,port` for every one, which only SQL Server
+/// reads).
+fn sqlalchemy_pyodbc(dialect: &str, parts: Parts, options: &[(String, String)]) -> Assembled {
+    let mut keys: Vec<(String, String)> = [
+        ("host", parts.host.clone()),
+        ("database", parts.database.clone()),
+        ("user", parts.user.clone()),
+        ("password", parts.password.clone()),
+        ("port", parts.port.map(|p| p.to_string())),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
+    .collect();
+    let port_in_query = parts.query.iter().any(|(k, _)| k == "port");
+    // Python's `dict.update`: a query key replaces a part in place, others go at the end.
+    for (key, value) in parts.query {
+        match keys.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => keys.push((key, value)),
+        }
+    }
+    let take = |keys: &mut Vec<(String, String)>, key: &str| {
+        let i = keys.iter().position(|(k, _)| k == key)?;
+        Some(keys.remove(i).1)
     };
-    if let Some(whole) = take(&mut parts.query, "odbc_connect") {
-        let mut out = whole_string(&whole, options);
+    // pyodbc's own arguments, not attributes.
+    for key in ["ansi", "unicode_results", "autocommit"] {
+        take(&mut keys, key);
+    }
+    if let Some(whole) = take(&mut keys, "odbc_connect") {
+        let mut out = whole_string(&unquote_plus(&whole), options);
         out.dbms = dialect.to_owned();
         return out;
     }
-    // pyodbc's own arguments, not attributes.
-    for key in ["ansi", "unicode_results", "autocommit"] {
-        take(&mut parts.query, key);
-    }
     let sql_server = dialect.eq_ignore_ascii_case("mssql");
+    let has = |keys: &[(String, String)], key: &str| keys.iter().any(|(k, _)| k == key);
     let mut pairs: Vec<(String, String)> = Vec::new();
-    let dsn = take(&mut parts.query, "dsn");
     let server;
-    if dsn.is_some() || (parts.host.is_some() && parts.database.is_none()) {
-        let name = parts.host.clone().or(dsn).unwrap_or_default();
+    if has(&keys, "dsn") || (has(&keys, "host") && !has(&keys, "database")) {
+        let name = take(&mut keys, "host")
+            .filter(|h| !h.is_empty())
+            .or_else(|| take(&mut keys, "dsn"))
+            .unwrap_or_default();
         server = Some(format!("DSN {name}"));
         pairs.push(("dsn".to_owned(), name));
     } else {
-        if let Some(driver) = take(&mut parts.query, "driver") {
+        let port = if port_in_query {
+            None
+        } else {
+            take(&mut keys, "port")
+        };
+        let driver = take(&mut keys, "driver");
+        let host = take(&mut keys, "host").unwrap_or_default();
+        if let Some(driver) = driver {
             pairs.push((
                 "DRIVER".to_owned(),
                 format!("{{{}}}", driver.replace('}', "}}")),
             ));
         }
-        let host = parts.host.clone().unwrap_or_default();
-        let port_in_query = parts.query.iter().any(|(k, _)| k == "port");
-        match parts.port.filter(|_| !port_in_query) {
+        match &port {
             Some(port) if sql_server => {
                 pairs.push(("Server".to_owned(), format!("{host},{port}")));
             }
             Some(port) => {
                 pairs.push(("Server".to_owned(), host.clone()));
-                pairs.push(("Port".to_owned(), port.to_string()));
+                pairs.push(("Port".to_owned(), port.clone()));
             }
             None => pairs.push(("Server".to_owned(), host.clone())),
         }
-        server = Some(match parts.port {
+        server = Some(match &port {
             Some(port) => format!("{host},{port}"),
             None => host,
         });
         pairs.push((
             "Database".to_owned(),
-            parts.database.clone().unwrap_or_default(),
+            take(&mut keys, "database").unwrap_or_default(),
         ));
     }
-    match &parts.user {
-        Some(user) if !user.is_empty() => {
+    let user = take(&mut keys, "user").filter(|u| !u.is_empty());
+    match &user {
+        Some(user) => {
             pairs.push(("UID".to_owned(), user.clone()));
-            if let Some(password) = parts.password.as_ref().filter(|p| !p.is_empty()) {
-                pairs.push(("PWD".to_owned(), password.clone()));
+            if let Some(password) = take(&mut keys, "password").filter(|p| !p.is_empty()) {
+                pairs.push(("PWD".to_owned(), password));
             }
         }
-        _ => match take(&mut parts.query, "authentication") {
+        None => match take(&mut keys, "authentication") {
             Some(auth) => pairs.push(("Authentication".to_owned(), auth)),
             None => pairs.push(("Trusted_Connection".to_owned(), "Yes".to_owned())),
         },
     }
-    if let Some(translate) = take(&mut parts.query, "odbc_autotranslate") {
+    if let Some(translate) = take(&mut keys, "odbc_autotranslate") {
         pairs.push(("AutoTranslate".to_owned(), translate));
     }
-    pairs.extend(parts.query);
+    pairs.extend(keys);
     pairs.extend(options.iter().cloned());
     let text = pairs
         .iter()
@@ -465,7 +512,7 @@ fn sqlalchemy_pyodbc(dialect: &str, mut parts: Parts, options: &[(String, String
     Assembled {
         text,
         server,
-        user: parts.user.filter(|u| !u.is_empty()),
+        user,
         dbms: dialect.to_owned(),
     }
 }
@@ -523,6 +570,14 @@ fn from_url(
 /// `Password`, tokens, keys) inside a connection string, however it is given.
 pub(crate) fn masks(config: &ConnectionConfig) -> Vec<String> {
     let mut out = config.sensitive_values();
+    // How a password is written into the connection string (`{a}}b}`), in case a driver
+    // echoes it.
+    for key in ["password", "pwd"] {
+        if let Some(Value::String(password)) = config.get(key) {
+            out.push(escape(password));
+            out.push(password.replace('}', "}}"));
+        }
+    }
     let mut strings: Vec<String> = ["connection_string", "odbc_connect"]
         .iter()
         .filter_map(|k| config.get(k).and_then(Value::as_str).map(str::to_owned))
@@ -546,6 +601,7 @@ pub(crate) fn masks(config: &ConnectionConfig) -> Vec<String> {
         for (key, value) in attributes(&text) {
             if is_secret_key(&key) && !value.is_empty() {
                 out.push(escape(&value));
+                out.push(value.replace('}', "}}"));
                 out.push(value);
             }
         }
@@ -604,20 +660,20 @@ mod tests {
         .unwrap();
         assert_eq!(
             out.text,
-            "Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=5432;Database=test;UID=postgres;PWD={p;w};sslmode=disable;BoolsAsChar=0"
+            "Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=5432;Database=test;UID=postgres;PWD={p;w};sslmode=disable;BoolsAsChar=0;NumericAs=12"
         );
         assert_eq!(out.describe(), "server 127.0.0.1:5432 as user postgres");
     }
 
     #[test]
-    fn psqlodbc_returns_booleans_unless_the_section_says_otherwise() {
+    fn psqlodbc_defaults_apply_unless_the_section_sets_them() {
         let given = assembled(
             "connection_string = \"Driver={PostgreSQL Unicode};Server=h;BoolsAsChar=1\"\n",
         )
         .unwrap();
         assert_eq!(
             given.text,
-            "Driver={PostgreSQL Unicode};Server=h;BoolsAsChar=1"
+            "Driver={PostgreSQL Unicode};Server=h;BoolsAsChar=1;NumericAs=12"
         );
         let sqlite = assembled("driver = \"SQLite3\"\ndatabase = \"a.db\"\n").unwrap();
         assert_eq!(sqlite.text, "Driver={SQLite3};Database=a.db");
@@ -672,6 +728,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(raw.text, "Driver={X};Server=h;PWD=pw");
+    }
+
+    #[test]
+    fn microsofts_driver_by_library_path_takes_the_port_after_a_comma_too() {
+        let out = assembled(
+            "driver = \"/opt/microsoft/msodbcsql18/lib64/libmsodbcsql-18.so\"\nhost = \"db\"\nport = 14330\n",
+        )
+        .unwrap();
+        assert!(out.text.ends_with(";Server=db,14330"), "{}", out.text);
     }
 
     #[test]

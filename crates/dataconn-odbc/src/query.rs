@@ -11,33 +11,44 @@ use arrow::datatypes::{DataType, Schema, SchemaRef};
 use arrow_odbc::odbc_api::ResultSetMetadata;
 use arrow_odbc::{OdbcReaderBuilder, TextEncoding, arrow_schema_from};
 use dataconn_core::raw::{
-    Rewritten, ensure_no_transaction_control, ensure_read, on_blocking_thread, rewrite,
+    Dialect, Rewritten, ensure_no_transaction_control, ensure_read, on_blocking_thread, rewrite,
 };
 use dataconn_core::{Error, ErrorKind, Params, Result, Table};
 use futures::stream::BoxStream;
 use tokio::sync::mpsc;
 
-use crate::config::{ReadLimits, Settings};
+use crate::config::{ReadLimits, Settings, parameter_dialect};
 use crate::connection::OdbcConnection;
 use crate::error::{odbc_error, reader_error, stream_error};
 use crate::params::parameters;
 use crate::pool::OdbcHandle;
 
-/// How one statement runs: its timeout and how its result is read.
+/// How one statement runs: how `:name` parameters are found, its timeout, and how its
+/// result is read.
 #[derive(Debug, Clone)]
 pub(crate) struct Run {
+    pub(crate) dialect: Dialect,
     pub(crate) query_timeout: Option<usize>,
     pub(crate) read: ReadLimits,
     pub(crate) dbms: String,
 }
 
 impl Run {
+    /// For a connection to a database whose driver reports itself as `dbms`: the parameter
+    /// dialect follows what the server says it is, then what the section says.
     pub(crate) fn new(settings: &Settings, dbms: &str) -> Run {
         Run {
+            dialect: parameter_dialect(&format!("{dbms} {}", settings.target.dbms)),
             query_timeout: settings.query_timeout,
             read: settings.read,
             dbms: dbms.to_owned(),
         }
+    }
+
+    /// The SQL with its placeholders, checked to only read.
+    fn read_statement(&self, sql: &str, params: &Params) -> Result<Rewritten> {
+        ensure_read(sql, self.dialect)?;
+        rewrite(sql, params, self.dialect)
     }
 }
 
@@ -176,13 +187,6 @@ pub(crate) fn update(conn: &OdbcHandle, statement: &Rewritten, run: &Run) -> Res
     Ok(changed.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
 }
 
-/// The SQL with its placeholders, checked to only read.
-fn read_statement(conn: &OdbcConnection, sql: &str, params: &Params) -> Result<Rewritten> {
-    let dialect = conn.settings().dialect;
-    ensure_read(sql, dialect)?;
-    rewrite(sql, params, dialect)
-}
-
 /// `query()`'s uncached read, at most `limit` rows when given.
 pub(crate) async fn fetch(
     conn: &OdbcConnection,
@@ -190,8 +194,8 @@ pub(crate) async fn fetch(
     params: &Params,
     limit: Option<usize>,
 ) -> Result<Table> {
-    let statement = read_statement(conn, sql, params)?;
     let (pool, run) = conn.pool_and_run().await?;
+    let statement = run.read_statement(sql, params)?;
     let lease = pool.lease().await?;
     let (_lease, table) = on_blocking_thread(lease, move |lease| {
         let conn = lease.connection()?;
@@ -218,10 +222,9 @@ impl OdbcConnection {
     }
 
     async fn execute_once(&self, sql: &str, params: &Params) -> Result<u64> {
-        let dialect = self.settings().dialect;
-        ensure_no_transaction_control(sql, dialect)?;
-        let statement = rewrite(sql, params, dialect)?;
         let (pool, run) = self.pool_and_run().await?;
+        ensure_no_transaction_control(sql, run.dialect)?;
+        let statement = rewrite(sql, params, run.dialect)?;
         pool.run(move |conn| update(conn, &statement, &run)).await
     }
 
@@ -236,8 +239,10 @@ impl OdbcConnection {
         sql: &str,
         params: Params,
     ) -> Result<BoxStream<'static, Result<RecordBatch>>> {
-        let statement = read_statement(self, sql, &params).map_err(|e| self.base.masked(e))?;
         let (pool, run) = self.pool_and_run().await?;
+        let statement = run
+            .read_statement(sql, &params)
+            .map_err(|e| self.base.masked(e))?;
         let lease = pool.lease().await.map_err(|e| self.base.masked(e))?;
         let (tx, rx) = mpsc::channel::<Result<RecordBatch>>(2);
         let masked = self.base.masker();

@@ -79,8 +79,8 @@ impl Session<'_> {
     /// Parameter errors; the driver's error (on PostgreSQL the transaction is then aborted:
     /// roll back).
     pub async fn execute(&mut self, sql: &str, params: Params) -> Result<u64> {
-        let statement = rewrite(sql, &params, self.conn.settings().dialect)
-            .map_err(|e| self.conn.base.masked(e))?;
+        let statement =
+            rewrite(sql, &params, self.run.dialect).map_err(|e| self.conn.base.masked(e))?;
         self.run(move |conn, run| update(conn, &statement, run))
             .await
     }
@@ -90,8 +90,8 @@ impl Session<'_> {
     /// # Errors
     /// As [`Session::execute`].
     pub async fn query(&mut self, sql: &str, params: Params) -> Result<Table> {
-        let statement = rewrite(sql, &params, self.conn.settings().dialect)
-            .map_err(|e| self.conn.base.masked(e))?;
+        let statement =
+            rewrite(sql, &params, self.run.dialect).map_err(|e| self.conn.base.masked(e))?;
         self.run(move |conn, run| read_table(conn, &statement, run, None))
             .await
     }

@@ -2,8 +2,10 @@
 //! sent in arrays of `batch_size` parameters per round trip), creating or replacing the table
 //! first when asked, with column types in the database's own words.
 
-use arrow::array::RecordBatchIterator;
-use arrow::datatypes::{DataType, Field, TimeUnit};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch, RecordBatchIterator, make_array};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use dataconn_core::{Error, ErrorKind, Result, Table};
 
 use crate::connection::OdbcConnection;
@@ -64,10 +66,9 @@ fn column_type(field: &Field, family: Family) -> Result<String> {
             _ => "BOOLEAN",
         },
         DataType::Int8 | DataType::Int16 | DataType::UInt8 => "SMALLINT",
-        DataType::Int32 | DataType::UInt16 => "INTEGER",
-        DataType::Int64 | DataType::UInt32 => "BIGINT",
-        DataType::UInt64 => "DECIMAL(20, 0)",
-        DataType::Float16 | DataType::Float32 => "REAL",
+        DataType::Int32 => "INTEGER",
+        DataType::Int64 => "BIGINT",
+        DataType::Float32 => "REAL",
         DataType::Float64 => match family {
             MySql => "DOUBLE",
             _ => "DOUBLE PRECISION",
@@ -75,14 +76,14 @@ fn column_type(field: &Field, family: Family) -> Result<String> {
         DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => {
             return Ok(format!("DECIMAL({p}, {s})"));
         }
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => match family {
+        DataType::Utf8 => match family {
             Postgres | Sqlite => "TEXT",
             MySql => "LONGTEXT",
             SqlServer => "NVARCHAR(MAX)",
             Oracle => "CLOB",
             Family::Other => "VARCHAR(4000)",
         },
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => match family {
+        DataType::Binary => match family {
             Postgres => "BYTEA",
             MySql => "LONGBLOB",
             Sqlite | Oracle => "BLOB",
@@ -92,7 +93,7 @@ fn column_type(field: &Field, family: Family) -> Result<String> {
         DataType::FixedSizeBinary(n) => return Ok(format!("BINARY({n})")),
         DataType::Date32 | DataType::Date64 => "DATE",
         DataType::Time32(_) | DataType::Time64(_) => "TIME",
-        // Instants are stored as their UTC wall time.
+        // Instants arrive here as their UTC wall time (see `insertable`).
         DataType::Timestamp(unit, _) => match (family, unit) {
             (MySql, TimeUnit::Second) => "DATETIME",
             (MySql, _) => "DATETIME(6)",
@@ -149,15 +150,85 @@ fn run(conn: &OdbcHandle, sql: &str, doing: &str) -> Result<()> {
         .map_err(|e| odbc_error(e, doing))
 }
 
+/// `table` as arrow-odbc inserts it: unsigned integers widened (UInt16 to Int32, UInt32 to
+/// Int64, UInt64 to an exact Decimal128(20, 0)), large and view text and binary as plain,
+/// Float16 as Float32, and zoned timestamps as their UTC wall time (arrow-odbc would write
+/// them in the machine's zone with an offset that `TIMESTAMP` columns drop).
+fn insertable(table: &Table) -> Result<Table> {
+    let target = |data_type: &DataType| -> Option<DataType> {
+        Some(match data_type {
+            DataType::UInt16 => DataType::Int32,
+            DataType::UInt32 => DataType::Int64,
+            DataType::UInt64 => DataType::Decimal128(20, 0),
+            DataType::Float16 => DataType::Float32,
+            DataType::LargeUtf8 | DataType::Utf8View => DataType::Utf8,
+            DataType::LargeBinary | DataType::BinaryView => DataType::Binary,
+            DataType::Timestamp(unit, Some(_)) => DataType::Timestamp(*unit, None),
+            _ => return None,
+        })
+    };
+    let schema = table.schema();
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| target(f.data_type()).is_some())
+    {
+        return Ok(table.clone());
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match target(f.data_type()) {
+            Some(to) => f.as_ref().clone().with_data_type(to),
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    let new_schema = Arc::new(Schema::new(fields));
+    let mut batches = Vec::with_capacity(table.batches().len());
+    for batch in table.batches() {
+        let columns = batch
+            .columns()
+            .iter()
+            .zip(new_schema.fields())
+            .map(|(column, field)| convert(column, field.data_type()))
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        batches.push(RecordBatch::try_new(new_schema.clone(), columns)?);
+    }
+    Table::try_new(new_schema, batches)
+}
+
+/// One column as `to`: a zoned timestamp keeps its UTC values (only the zone goes), every
+/// other change is Arrow's cast.
+fn convert(column: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
+    if column.data_type() == to {
+        return Ok(column.clone());
+    }
+    if let (DataType::Timestamp(_, Some(_)), DataType::Timestamp(_, None)) =
+        (column.data_type(), to)
+    {
+        let data = column
+            .to_data()
+            .into_builder()
+            .data_type(to.clone())
+            .build()?;
+        return Ok(make_array(data));
+    }
+    Ok(arrow::compute::cast(column, to)?)
+}
+
 impl OdbcConnection {
     /// Write `table` into the database table `name` (written as SQL names it: quote it
-    /// yourself when it needs quotes), as `mode` says; returns the rows written and drops this
-    /// connection's cached reads. Rows are sent in arrays of `batch_size` per round trip.
+    /// yourself when it needs quotes), as `mode` says, in one transaction: all rows or none,
+    /// and a `Replace` whose insert fails leaves the old table (where the database's DDL is
+    /// transactional: PostgreSQL, SQL Server, SQLite; MySQL and Oracle commit DDL at once).
+    /// Returns the rows written and drops this connection's cached reads. Rows are sent in
+    /// arrays of up to 10,000 per round trip.
     ///
     /// # Errors
     /// [`ErrorKind::Parameter`] for an empty table name; [`ErrorKind::Unsupported`] for a
-    /// column type ODBC cannot insert; the driver's error (a table that exists for
-    /// [`WriteMode::Create`], one that does not for [`WriteMode::Append`]...).
+    /// column type ODBC cannot insert (checked before anything runs); the driver's error (a
+    /// table that exists for [`WriteMode::Create`], one that does not for
+    /// [`WriteMode::Append`]...).
     pub async fn write_table(&self, table: &Table, name: &str, mode: WriteMode) -> Result<u64> {
         if name.trim().is_empty() {
             return Err(self.base.masked(Error::new(
@@ -165,51 +236,72 @@ impl OdbcConnection {
                 "expected a table name to write to, found an empty one",
             )));
         }
-        let table = table.clone();
+        let table = insertable(table).map_err(|e| self.base.masked(e))?;
         let name = name.to_owned();
         let (pool, run_settings) = self.pool_and_run().await?;
         let result = pool
             .run(move |conn| {
-                let dbms = &run_settings.dbms;
-                let create = match mode {
-                    WriteMode::Append => false,
-                    WriteMode::Create => true,
-                    WriteMode::CreateAppend => !exists(conn, &name),
-                    WriteMode::Replace => {
-                        if exists(conn, &name) {
-                            run(
-                                conn,
-                                &format!("DROP TABLE {name}"),
-                                &format!("dropping {name}"),
-                            )?;
+                // Every column type is checked before anything runs.
+                let create = create_statement(conn, &name, &table, &run_settings.dbms)?;
+                in_transaction(conn, || {
+                    let create = match mode {
+                        WriteMode::Append => None,
+                        WriteMode::Create => Some(create),
+                        WriteMode::CreateAppend => (!exists(conn, &name)).then_some(create),
+                        WriteMode::Replace => {
+                            if exists(conn, &name) {
+                                run(
+                                    conn,
+                                    &format!("DROP TABLE {name}"),
+                                    &format!("dropping {name}"),
+                                )?;
+                            }
+                            Some(create)
                         }
-                        true
+                    };
+                    if let Some(sql) = create {
+                        run(conn, &sql, &format!("creating {name}"))?;
                     }
-                };
-                if create {
-                    let sql = create_statement(conn, &name, &table, dbms)?;
-                    run(conn, &sql, &format!("creating {name}"))?;
-                }
-                let mut reader = RecordBatchIterator::new(
-                    table.batches().iter().cloned().map(Ok),
-                    table.schema().clone(),
-                );
-                let rows = run_settings.read.batch_size.clamp(1, 10_000);
-                arrow_odbc::insert_into_table(conn, &mut reader, &name, rows).map_err(|e| {
-                    Error::new(
-                        ErrorKind::Query,
-                        format!(
-                            "writing into {name} failed: {}",
-                            e.to_string().replace('\n', " ")
-                        ),
-                    )
-                })?;
-                Ok(table.num_rows() as u64)
+                    let mut reader = RecordBatchIterator::new(
+                        table.batches().iter().cloned().map(Ok),
+                        table.schema().clone(),
+                    );
+                    let rows = run_settings.read.batch_size.clamp(1, 10_000);
+                    arrow_odbc::insert_into_table(conn, &mut reader, &name, rows).map_err(|e| {
+                        Error::new(
+                            ErrorKind::Query,
+                            format!(
+                                "writing into {name} failed: {}",
+                                e.to_string().replace('\n', " ")
+                            ),
+                        )
+                    })?;
+                    Ok(table.num_rows() as u64)
+                })
             })
             .await;
         self.base.cache().invalidate().await;
         result.map_err(|e| self.base.masked(e))
     }
+}
+
+/// Run `work` with autocommit off: commit when it succeeds, roll back when it fails. A
+/// connection that cannot be put back to autocommit is reported as lost (so the pool closes
+/// it rather than reuse it inside a transaction).
+fn in_transaction<T>(conn: &OdbcHandle, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    let lost = |e: Error| e.set_temporary(true);
+    conn.set_autocommit(false)
+        .map_err(|e| odbc_error(e, "switching autocommit off"))?;
+    let out = work();
+    let ended = match &out {
+        Ok(_) => conn.commit().map_err(|e| odbc_error(e, "committing")),
+        Err(_) => conn.rollback().map_err(|e| odbc_error(e, "rolling back")),
+    };
+    conn.set_autocommit(true)
+        .map_err(|e| lost(odbc_error(e, "switching autocommit back on")))?;
+    let value = out?;
+    ended?;
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -238,6 +330,31 @@ mod tests {
         );
         let err = column_type(&list, Family::Postgres).unwrap_err();
         assert!(err.message().contains("`l`"), "{err}");
+    }
+
+    #[test]
+    fn unsigned_large_and_zoned_columns_become_insertable_without_changing_values() {
+        use arrow::array::{Array, AsArray, TimestampMicrosecondArray, UInt64Array};
+        let big: ArrayRef = Arc::new(UInt64Array::from(vec![u64::MAX, 7]));
+        let at: ArrayRef = Arc::new(
+            TimestampMicrosecondArray::from(vec![1_700_000_000_000_000, 0]).with_timezone("+02:00"),
+        );
+        let table = Table::from_columns([("big", big), ("at", at)]).unwrap();
+        let out = insertable(&table).unwrap();
+        let batch = &out.batches()[0];
+        assert_eq!(batch.column(0).data_type(), &DataType::Decimal128(20, 0));
+        let decimals = batch
+            .column(0)
+            .as_primitive::<arrow::datatypes::Decimal128Type>();
+        assert_eq!(decimals.value(0), i128::from(u64::MAX));
+        let at = batch
+            .column(1)
+            .as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+        assert_eq!(
+            at.data_type(),
+            &DataType::Timestamp(TimeUnit::Microsecond, None)
+        );
+        assert_eq!(at.value(0), 1_700_000_000_000_000, "the UTC value is kept");
     }
 
     #[test]

@@ -110,3 +110,31 @@ async fn parameters_are_typed_and_writes_round_trip() {
         .unwrap();
     assert_eq!(texts(&count, "n"), [Some("50".to_owned())]);
 }
+
+#[tokio::test]
+async fn a_driver_given_by_path_still_finds_parameters_by_the_servers_rules() {
+    let Some(server) = peers::mariadb() else {
+        return;
+    };
+    // The library path says nothing about MariaDB; the server does, so a backslash escape in
+    // a string is read as MariaDB reads it and `:b` inside the string stays text.
+    let library = "/usr/lib/x86_64-linux-gnu/odbc/libmaodbc.so";
+    if !std::path::Path::new(library).is_file() {
+        eprintln!("SKIPPING: {library} is not where Debian puts it");
+        return;
+    }
+    let mut section = server.section();
+    section.insert("driver".into(), toml::Value::String(library.into()));
+    let hub = peers::hub("maria_path", &section);
+    let conn = hub
+        .connection::<OdbcConnection>("maria_path")
+        .await
+        .expect("connects through the library path");
+    let table = conn
+        .query("select 'it\\'s :b' as s, :b as b")
+        .params(params! { b: "bound" })
+        .await
+        .expect("one parameter outside the string");
+    assert_eq!(texts(&table, "s")[0].as_deref(), Some("it's :b"));
+    assert_eq!(texts(&table, "b")[0].as_deref(), Some("bound"));
+}

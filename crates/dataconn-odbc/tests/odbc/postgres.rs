@@ -469,3 +469,50 @@ async fn an_unknown_driver_lists_the_drivers_unixodbc_knows() {
     assert!(msg.contains(&server.driver), "{msg}");
     assert!(msg.contains("odbcinst -q -d"), "{msg}");
 }
+
+#[tokio::test]
+async fn numerics_without_precision_read_exactly_and_a_failed_write_leaves_nothing() {
+    let Some((_hub, conn, _)) = open("exact", "").await else {
+        return;
+    };
+    let table = conn
+        .query(
+            "select 1.0 / 3 as third, cast(0.123456789012 as numeric) as plain, \
+             cast(12.5 as numeric(10, 2)) as declared",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        texts(&table, "third")[0].as_deref(),
+        Some("0.33333333333333333333")
+    );
+    assert_eq!(texts(&table, "plain")[0].as_deref(), Some("0.123456789012"));
+    assert_eq!(texts(&table, "declared")[0].as_deref(), Some("12.50"));
+
+    // One transaction per write_table: a row the table refuses leaves none of the others.
+    conn.execute("create table strict (id int8 not null, x float8)", Params::new())
+        .await
+        .unwrap();
+    let ids: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), Some(2), None]));
+    let xs: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]));
+    let rows = Table::from_columns([("id", ids), ("x", xs)]).unwrap();
+    let err = conn
+        .write_table(&rows, "strict", WriteMode::Append)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("strict"), "{err}");
+    let count = conn
+        .query("select count(*) as n from strict")
+        .await
+        .unwrap();
+    assert_eq!(texts(&count, "n"), [Some("0".to_owned())]);
+    // The connection went back to autocommit: a plain execute is applied at once.
+    conn.execute("insert into strict values (5, 0.5)", Params::new())
+        .await
+        .unwrap();
+    let count = conn
+        .query("select count(*) as n from strict")
+        .await
+        .unwrap();
+    assert_eq!(texts(&count, "n"), [Some("1".to_owned())]);
+}

@@ -70,6 +70,11 @@ fn streamlit_mssql_sections_map_as_sqlalchemy_maps_them() {
         "mssql+pyodbc://sql.example.com/sales?driver=X&authentication=ActiveDirectoryIntegrated",
         "mssql+pyodbc://h/db?driver=X",
         "mssql+pyodbc:///?odbc_connect=Driver%3D%7BX%7D%3BServer%3Dh%3BPWD%3Dpw",
+        "mssql+pyodbc:///?odbc_connect=Driver%3D%7BX+Y%7D%3BPWD%3Da%252Bb",
+        "mssql+pyodbc://mydsn:1433",
+        "mssql+pyodbc://u@h/db?driver=X&port=1444",
+        "mssql+pyodbc://:pw@h/db?driver=X",
+        "mssql+pyodbc://u:p@h/?dsn=prod&database=sales",
     ];
     let Some(theirs) = sqlalchemy_connection_strings(&urls) else {
         return;
