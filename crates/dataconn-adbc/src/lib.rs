@@ -50,9 +50,10 @@ use std::sync::Arc;
 pub use config::AdbcConfig;
 pub use connection::{AdbcConnection, AdbcConnector, DuckDbConnection, DuckDbConnector};
 use dataconn_core::Registry;
+/// What `write_table` does with the target table (core's, shared by every connector).
+pub use dataconn_core::WriteMode;
 pub use duckdb::DuckDbConfig;
 pub use session::Session;
-pub use write::WriteMode;
 
 /// The connection type of the ADBC connector.
 pub const TYPE: &str = "adbc";

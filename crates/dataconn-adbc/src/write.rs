@@ -3,33 +3,18 @@
 use adbc_core::options::{IngestMode, OptionStatement, OptionValue};
 use adbc_core::{Connection as _, Optionable, Statement as _};
 use arrow::array::RecordBatchIterator;
-use dataconn_core::{Error, ErrorKind, Result, Table};
+use dataconn_core::{Error, ErrorKind, Result, Table, WriteMode};
 
 use crate::connection::AdbcConnection;
 use crate::error::adbc_error;
 
-/// What `write_table` does with the target table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum WriteMode {
-    /// Create the table; fail when it exists.
-    Create,
-    /// Append to the table; fail when it does not exist.
-    Append,
-    /// Drop the table when it exists, then create it.
-    Replace,
-    /// Create the table when it does not exist, then append.
-    CreateAppend,
-}
-
-impl WriteMode {
-    fn ingest_mode(self) -> IngestMode {
-        match self {
-            WriteMode::Create => IngestMode::Create,
-            WriteMode::Append => IngestMode::Append,
-            WriteMode::Replace => IngestMode::Replace,
-            WriteMode::CreateAppend => IngestMode::CreateAppend,
-        }
+/// ADBC's ingest mode for a write mode.
+fn ingest_mode(mode: WriteMode) -> IngestMode {
+    match mode {
+        WriteMode::Create => IngestMode::Create,
+        WriteMode::Append => IngestMode::Append,
+        WriteMode::Replace => IngestMode::Replace,
+        WriteMode::CreateAppend => IngestMode::CreateAppend,
     }
 }
 
@@ -64,7 +49,7 @@ impl AdbcConnection {
                 statement
                     .set_option(
                         OptionStatement::IngestMode,
-                        OptionValue::String(mode.ingest_mode().into()),
+                        OptionValue::String(ingest_mode(mode).into()),
                     )
                     .map_err(|e| adbc_error(e, &what))?;
                 let reader = RecordBatchIterator::new(batches.into_iter().map(Ok), schema);

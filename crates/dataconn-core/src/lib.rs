@@ -56,6 +56,7 @@ mod sql_scan;
 mod table;
 mod ttl;
 mod url_check;
+mod write_mode;
 
 pub use cache::{CacheKey, CacheLimit, CacheScope, CacheStats, QueryCache};
 pub use config::{ConnectionConfig, ConnectorConfig, OptionValue, Options, closest, public_scope};
@@ -74,6 +75,7 @@ pub use shared::{GenerationBump, SharedTier};
 pub use table::Table;
 pub use ttl::{IntoTtl, Ttl};
 pub use url_check::{http_url, url_for_messages};
+pub use write_mode::WriteMode;
 
 /// The author's kit: what a connector is built from, kept apart from what apps use.
 ///

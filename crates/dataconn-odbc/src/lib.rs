@@ -54,9 +54,10 @@ use std::sync::Arc;
 
 pub use config::OdbcConfig;
 pub use connection::{OdbcConnection, OdbcConnector};
+/// What `write_table` does with the target table (core's, shared by every connector).
+pub use dataconn_core::WriteMode;
 use dataconn_core::{ConnectionConfig, Registry, Result, Secret};
 pub use session::Session;
-pub use write::WriteMode;
 
 /// The connection type of the ODBC connector.
 pub const TYPE: &str = "odbc";

@@ -6,25 +6,11 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch, RecordBatchIterator, make_array};
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use dataconn_core::{Error, ErrorKind, Result, Table};
+use dataconn_core::{Error, ErrorKind, Result, Table, WriteMode};
 
 use crate::connection::OdbcConnection;
 use crate::error::odbc_error;
 use crate::pool::OdbcHandle;
-
-/// What `write_table` does with the target table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum WriteMode {
-    /// Create the table; fail when it exists.
-    Create,
-    /// Append to the table; fail when it does not exist.
-    Append,
-    /// Drop the table when it exists, then create it.
-    Replace,
-    /// Create the table when it does not exist, then append.
-    CreateAppend,
-}
 
 /// The database families whose column types differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

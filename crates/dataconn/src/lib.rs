@@ -67,7 +67,8 @@ pub use dataconn_core::{
     CacheLimit, CacheStats, ConnectRequest, Connection, ConnectionConfig, Connections,
     ConnectionsBuilder, Error, ErrorKind, IntoTtl, OptionValue, Options, Params, Query, QueryCache,
     QueryExt, QueryRequest, ReadTable, Registry, Result, RetryPolicy, Secret, Secrets,
-    SecretsSource, Table, Ttl, TypedConnection, Value, downcast, parameter_names, params,
+    SecretsSource, Table, Ttl, TypedConnection, Value, WriteMode, downcast, parameter_names,
+    params,
 };
 
 /// The author's kit: what a connector is built from (see `docs/writing-a-connector.md`).

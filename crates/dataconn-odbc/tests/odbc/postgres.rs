@@ -490,9 +490,12 @@ async fn numerics_without_precision_read_exactly_and_a_failed_write_leaves_nothi
     assert_eq!(texts(&table, "declared")[0].as_deref(), Some("12.50"));
 
     // One transaction per write_table: a row the table refuses leaves none of the others.
-    conn.execute("create table strict (id int8 not null, x float8)", Params::new())
-        .await
-        .unwrap();
+    conn.execute(
+        "create table strict (id int8 not null, x float8)",
+        Params::new(),
+    )
+    .await
+    .unwrap();
     let ids: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), Some(2), None]));
     let xs: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]));
     let rows = Table::from_columns([("id", ids), ("x", xs)]).unwrap();
