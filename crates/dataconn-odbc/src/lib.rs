@@ -43,6 +43,7 @@
 mod config;
 mod connection;
 mod connection_string;
+mod decimal;
 mod error;
 mod params;
 mod pool;

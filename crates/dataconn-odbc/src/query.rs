@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{RecordBatch, RecordBatchReader};
+use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Schema, SchemaRef};
 use arrow_odbc::odbc_api::ResultSetMetadata;
 use arrow_odbc::{OdbcReaderBuilder, TextEncoding, arrow_schema_from};
@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 
 use crate::config::{ReadLimits, Settings, parameter_dialect};
 use crate::connection::OdbcConnection;
+use crate::decimal::to_decimals;
 use crate::error::{odbc_error, reader_error, stream_error};
 use crate::params::parameters;
 use crate::pool::OdbcHandle;
@@ -74,6 +75,32 @@ pub(crate) fn read(
         return Ok(None);
     };
     let schema = schema_of(&mut cursor, &run.dbms)?;
+    // Decimals are fetched as text and parsed here, exactly (see `decimal.rs`).
+    let decimals: Vec<(usize, u8, u8)> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| match f.data_type() {
+            DataType::Decimal128(p, s) if *s >= 0 => Some((i, *p, s.unsigned_abs())),
+            _ => None,
+        })
+        .collect();
+    let fetched = Arc::new(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let text = decimals.iter().any(|(d, _, _)| *d == i);
+                let field = f.as_ref().clone();
+                if text {
+                    field.with_data_type(DataType::Utf8)
+                } else {
+                    field
+                }
+            })
+            .collect::<Vec<_>>(),
+    ));
     let limits = run.read;
     let rows = limit.map_or(limits.batch_size, |l| l.clamp(1, limits.batch_size));
     let mut builder = OdbcReaderBuilder::new();
@@ -89,12 +116,20 @@ pub(crate) fn read(
             TextEncoding::Utf8
         })
         .with_dbms_name(run.dbms.clone())
-        .with_schema(schema);
+        .with_schema(fetched);
     let reader = builder.build(cursor).map_err(reader_error)?;
-    let schema = reader.schema();
     let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     for batch in reader {
         let batch = batch.map_err(|e| broken_link(conn, stream_error(e, &columns)))?;
+        let batch = if decimals.is_empty() {
+            batch
+        } else {
+            let mut arrays = batch.columns().to_vec();
+            for (i, precision, scale) in &decimals {
+                arrays[*i] = to_decimals(&arrays[*i], *precision, *scale, &columns[*i])?;
+            }
+            RecordBatch::try_new(schema.clone(), arrays)?
+        };
         if !each(batch) {
             break;
         }

@@ -519,3 +519,27 @@ async fn numerics_without_precision_read_exactly_and_a_failed_write_leaves_nothi
         .unwrap();
     assert_eq!(texts(&count, "n"), [Some("1".to_owned())]);
 }
+
+#[tokio::test]
+async fn a_declared_scale_smaller_than_the_values_is_an_error_never_a_rounded_number() {
+    // `NumericAs = 2` undoes dataconn's default: psqlODBC then declares a numeric without
+    // precision as NUMERIC(28, 6), and 0.1234567 does not fit it.
+    let Some((_hub, conn, _)) = open("scale", "[options]\nNumericAs = \"2\"\n").await else {
+        return;
+    };
+    conn.execute(
+        "create table n as select cast(v as numeric) as v from (values (1.5), (0.1234567)) t(v)",
+        Params::new(),
+    )
+    .await
+    .unwrap();
+    let err = conn.query("select v from n").await.unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("column `v`") && msg.contains("0.1234567") && msg.contains("DECIMAL(28, 6)"),
+        "{msg}"
+    );
+    // Values that fit the declared scale read exactly.
+    let fits = conn.query("select v from n where v = 1.5").await.unwrap();
+    assert_eq!(texts(&fits, "v"), [Some("1.500000".to_owned())]);
+}
