@@ -18,7 +18,8 @@ pub(crate) struct Cli {
 #[derive(Debug, Args)]
 pub(crate) struct Global {
     /// A secrets file or Kubernetes-style folder; repeat for several (later wins). Replaces the
-    /// default locations (~/.streamlit/secrets.toml, then ./.streamlit/secrets.toml).
+    /// files Streamlit reads (`[secrets] files` in .streamlit/config.toml, else
+    /// ~/.streamlit/secrets.toml, then ./.streamlit/secrets.toml).
     #[arg(long = "secrets", global = true, value_name = "FILE")]
     pub(crate) secrets: Vec<PathBuf>,
     /// Use this connector type whatever the secrets say (as `type=` in st.connection).
@@ -144,7 +145,7 @@ pub(crate) struct ReadArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct SecretsArgs {
-    /// Show the file and line each key came from.
+    /// Show which setting chose each secrets file, and the file and line each key came from.
     #[arg(long)]
     pub(crate) show_sources: bool,
 }

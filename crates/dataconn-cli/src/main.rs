@@ -59,7 +59,7 @@ async fn run(cli: Cli) -> dataconn::Result<u8> {
         Command::Check(args) => commands::check::run(&hub, g, args).await,
         Command::Query(args) => commands::query::run(&hub, g, args).await,
         Command::Read(args) => commands::read::run(&hub, g, args).await,
-        Command::Secrets(args) => commands::secrets::run(&hub, args),
+        Command::Secrets(args) => commands::secrets::run(&hub, &cli.global.secrets, args),
     }
 }
 

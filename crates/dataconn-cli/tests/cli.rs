@@ -675,3 +675,75 @@ fn query_list_and_check_reach_duckdb() {
         stderr(&out)
     );
 }
+
+/// Streamlit's `[secrets] files` in `.streamlit/config.toml` chooses the secrets files (the
+/// project's setting over the global one), `secrets --show-sources` says which setting chose
+/// each, and a bad entry is a configuration error naming the config file and line.
+#[test]
+fn config_toml_chooses_the_secrets_files_and_show_sources_says_so() {
+    let home = tempfile::tempdir().unwrap();
+    let project = tempfile::tempdir().unwrap();
+    let write = |path: PathBuf, text: &str| {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    };
+    write(
+        home.path().join(".streamlit/config.toml"),
+        "[secrets]\nfiles = [\"~/ignored.toml\"]\n",
+    );
+    write(
+        home.path().join(".streamlit/secrets.toml"),
+        "[connections.global_only]\nurl = \"sqlite:///g.db\"\n",
+    );
+    write(
+        project.path().join(".streamlit/config.toml"),
+        "[runner]\nfastReruns = true\n\n[secrets]\nfiles = [\"conf/base.toml\", \"conf/local.toml\"]\n",
+    );
+    write(
+        project.path().join("conf/base.toml"),
+        "[connections.db]\nurl = \"sqlite:///base.db\"\nttl = 60\n",
+    );
+    write(
+        project.path().join("conf/local.toml"),
+        "[connections.db]\nurl = \"sqlite:///local.db\"\n",
+    );
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_dataconn"))
+            .args(args)
+            .current_dir(project.path())
+            .env("HOME", home.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["secrets", "--show-sources"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    let config = project.path().join(".streamlit/config.toml");
+    let chosen_by = format!("`[secrets] files` in {}:5", config.display());
+    for file in ["conf/base.toml", "conf/local.toml"] {
+        let line = format!(
+            "{} ({chosen_by}; read)",
+            project.path().join(file).display()
+        );
+        assert!(text.contains(&line), "{line}\n{text}");
+    }
+    // The later file wins; neither the global secrets nor the global setting's file is read.
+    assert!(
+        text.contains("connections.db.url = \"sqlite:///local.db\""),
+        "{text}"
+    );
+    assert!(
+        !text.contains("global_only") && !text.contains("ignored.toml"),
+        "{text}"
+    );
+
+    write(config, "[secrets]\nfiles = [\"conf/notes.txt\"]\n");
+    let out = run(&["list"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("config.toml:2") && stderr(&out).contains("notes.txt"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -60,6 +60,21 @@ impl SecretsSource {
         }
     }
 
+    /// The sources Streamlit reads for an app run from the current folder: `[secrets] files`
+    /// in `.streamlit/config.toml` (project over global) when set, else
+    /// [`SecretsSource::defaults`]. [`crate::streamlit_sources`] says what chose each.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] naming the config file and line of a bad setting.
+    pub fn streamlit() -> Result<Vec<SecretsSource>> {
+        let project = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let home = std::env::home_dir();
+        Ok(crate::streamlit_sources(home.as_deref(), &project)?
+            .into_iter()
+            .map(|chosen| chosen.source)
+            .collect())
+    }
+
     /// Streamlit's default locations: the user's global file, then the project's.
     pub fn defaults() -> Vec<SecretsSource> {
         let mut sources = Vec::new();
@@ -104,12 +119,13 @@ pub struct Secrets {
 }
 
 impl Secrets {
-    /// Load Streamlit's default locations.
+    /// Load the sources Streamlit reads ([`SecretsSource::streamlit`]).
     ///
     /// # Errors
-    /// [`ErrorKind::SecretsParse`] when a file exists but does not parse or interpolate.
+    /// [`ErrorKind::SecretsParse`] when a file exists but does not parse or interpolate;
+    /// [`ErrorKind::Config`] for a bad `[secrets] files` setting in `.streamlit/config.toml`.
     pub fn load_default() -> Result<Secrets> {
-        Secrets::load(&SecretsSource::defaults())
+        Secrets::load(&SecretsSource::streamlit()?)
     }
 
     /// Load and merge the given sources in order; later sources win key by key.
@@ -319,7 +335,7 @@ pub fn merge(base: &mut Table, overlay: Table) {
     }
 }
 
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
@@ -353,7 +369,7 @@ fn parse_file(path: &Path, text: &str) -> Result<(Table, BTreeMap<String, Origin
     Ok((table, origins))
 }
 
-fn collect_origins(
+pub(crate) fn collect_origins(
     path: &Path,
     text: &str,
     prefix: &str,

@@ -64,11 +64,11 @@ use std::sync::{Arc, Mutex};
 use dataconn_core::raw::MutexExt;
 
 pub use dataconn_core::{
-    CacheLimit, CacheStats, ConnectRequest, Connection, ConnectionConfig, Connections,
-    ConnectionsBuilder, Error, ErrorKind, IntoTtl, OptionValue, Options, Params, Query, QueryCache,
-    QueryExt, QueryRequest, ReadTable, Registry, Result, RetryPolicy, Secret, Secrets,
-    SecretsSource, Table, Ttl, TypedConnection, Value, WriteMode, downcast, parameter_names,
-    params,
+    CacheLimit, CacheStats, ChosenSource, ConnectRequest, Connection, ConnectionConfig,
+    Connections, ConnectionsBuilder, Error, ErrorKind, IntoTtl, OptionValue, Options, Params,
+    Query, QueryCache, QueryExt, QueryRequest, ReadTable, Registry, Result, RetryPolicy, Secret,
+    Secrets, SecretsSource, Table, Ttl, TypedConnection, Value, WriteMode, downcast,
+    parameter_names, params, streamlit_sources,
 };
 
 /// The author's kit: what a connector is built from (see `docs/writing-a-connector.md`).

@@ -29,8 +29,9 @@ impl ConnectionsBuilder {
         self
     }
 
-    /// Read these secrets files and folders (in order, later wins) instead of Streamlit's
-    /// default locations.
+    /// Read these secrets files and folders (in order, later wins) instead of the ones
+    /// Streamlit reads (`[secrets] files` in `.streamlit/config.toml`, else its default
+    /// locations).
     pub fn secrets_sources(mut self, sources: Vec<SecretsSource>) -> Self {
         self.sources = Some(sources);
         self
@@ -72,7 +73,10 @@ impl ConnectionsBuilder {
         let (sources, secrets) = match self.secrets {
             Some(secrets) => (Vec::new(), secrets),
             None => {
-                let sources = self.sources.unwrap_or_else(SecretsSource::defaults);
+                let sources = match self.sources {
+                    Some(sources) => sources,
+                    None => SecretsSource::streamlit()?,
+                };
                 let secrets = Secrets::load(&sources)?;
                 (sources, secrets)
             }
