@@ -8,7 +8,7 @@ use dataconn::{SqlConnection, params};
 
 #[tokio::main]
 async fn main() -> dataconn::Result<()> {
-    std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/pets"))
+    std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/pets"))
         .expect("the example's app folder exists in the repository");
 
     let conn = dataconn::connection::<SqlConnection>("pets_db").await?;
