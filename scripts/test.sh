@@ -36,8 +36,8 @@ step "format"
 cargo fmt --all --check
 
 # The ODBC connector is opt-in (it links unixODBC, which peers.sh installed above): the suite
-# builds it through the CLI's `odbc` feature.
-features=(--features dataconn-cli/odbc)
+# builds it through the CLI's and the benches' `odbc` features.
+features=(--features dataconn-cli/odbc,dataconn-benches/odbc)
 
 step "lints"
 cargo clippy --workspace --all-targets "${features[@]}" -- -D warnings

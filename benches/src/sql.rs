@@ -18,6 +18,7 @@
 //! `ROWS=100000` for a quicker look.
 
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dataconn::{Connections, Secrets, SqlConnection, Ttl, params};
@@ -216,6 +217,17 @@ async fn query_figures<C: dataconn::Query>(method: &str, conn: &C) -> Figures {
     }
 }
 
+/// The connection `[connections.bench]` = `section` describes, through the default registry.
+async fn bench_connection<T: dataconn::TypedConnection>(section: &str) -> Arc<T> {
+    let text = format!("[connections.bench]\n{section}");
+    let hub = Connections::builder()
+        .registry(dataconn::default_registry())
+        .secrets(Secrets::from_toml("bench-secrets.toml", &text).expect("secrets"))
+        .build()
+        .expect("hub");
+    hub.connection::<T>("bench").await.expect("connect")
+}
+
 /// A child process: run one method and print its figures.
 async fn child(method: &str, url: &str) {
     let best = |times: &[Duration]| {
@@ -243,36 +255,20 @@ async fn child(method: &str, url: &str) {
         "dataconn-adbc" => {
             let driver = std::env::var("DATACONN_TEST_ADBC_POSTGRESQL_DRIVER")
                 .expect("the ADBC PostgreSQL driver (scripts/peers.sh)");
-            let text = format!(
-                "[connections.bench]\ntype = \"adbc\"\ndriver = {driver:?}\nuri = {:?}\n",
+            let conn: Arc<dataconn::AdbcConnection> = bench_connection(&format!(
+                "type = \"adbc\"\ndriver = {driver:?}\nuri = {:?}\n",
                 url.replacen("postgres://", "postgresql://", 1)
-            );
-            let hub = Connections::builder()
-                .registry(dataconn::default_registry())
-                .secrets(Secrets::from_toml("bench-secrets.toml", &text).expect("secrets"))
-                .build()
-                .expect("hub");
-            let conn = hub
-                .connection::<dataconn::AdbcConnection>("bench")
-                .await
-                .expect("connect");
+            ))
+            .await;
             query_figures(method, &*conn).await
         }
         #[cfg(feature = "odbc")]
         "dataconn-odbc" => {
-            let text = format!(
-                "[connections.bench]\ntype = \"odbc\"\nconnection_string = {:?}\n",
+            let conn: Arc<dataconn::OdbcConnection> = bench_connection(&format!(
+                "type = \"odbc\"\nconnection_string = {:?}\n",
                 odbc_connection_string(url)
-            );
-            let hub = Connections::builder()
-                .registry(dataconn::default_registry())
-                .secrets(Secrets::from_toml("bench-secrets.toml", &text).expect("secrets"))
-                .build()
-                .expect("hub");
-            let conn = hub
-                .connection::<dataconn::OdbcConnection>("bench")
-                .await
-                .expect("connect");
+            ))
+            .await;
             query_figures(method, &*conn).await
         }
         "copy-floor" => {
