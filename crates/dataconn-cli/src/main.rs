@@ -29,7 +29,18 @@ pub(crate) mod exit {
     pub(crate) const CONFIG: u8 = 3;
 }
 
+/// Let a closed pipe end the program quietly, as it ends `cat` or `grep`. Rust ignores
+/// SIGPIPE, so `dataconn secrets | head -1` would otherwise panic on its next `println!`.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to its default, before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     init_tracing(cli.global.verbose, cli.global.no_color);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -747,3 +747,31 @@ fn config_toml_chooses_the_secrets_files_and_show_sources_says_so() {
         stderr(&out)
     );
 }
+
+/// Output piped into a reader that stops early (`dataconn secrets | head -1`) ends the program
+/// quietly, without a panic.
+#[test]
+fn a_closed_pipe_ends_the_output_without_a_panic() {
+    use std::io::{BufRead, BufReader};
+    let ws = Workspace::new();
+    let secrets = ws.path("many.toml");
+    let sections: String = (0..5000)
+        .map(|i| format!("[connections.c{i}]\nurl = \"sqlite:///c{i}.db\"\n"))
+        .collect();
+    fs::write(&secrets, sections).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dataconn"))
+        .args(["--secrets", secrets.to_str().unwrap(), "secrets"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("connections.c"), "{first}");
+    // The reader is gone (dropped above); the program must end without a panic.
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+}

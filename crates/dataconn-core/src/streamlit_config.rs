@@ -112,12 +112,12 @@ pub fn streamlit_sources(home: Option<&Path>, project: &Path) -> Result<Vec<Chos
         if let Some(home) = home {
             out.push(ChosenSource {
                 source: SecretsSource::File(home.join(".streamlit").join("secrets.toml")),
-                chosen_by: "Streamlit's default location (global)".to_owned(),
+                chosen_by: "Streamlit's default global location".to_owned(),
             });
         }
         out.push(ChosenSource {
             source: SecretsSource::File(project.join(".streamlit").join("secrets.toml")),
-            chosen_by: "Streamlit's default location (project)".to_owned(),
+            chosen_by: "Streamlit's default project location".to_owned(),
         });
         return Ok(out);
     };
