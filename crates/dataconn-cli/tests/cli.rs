@@ -1,13 +1,23 @@
 //! The real `dataconn` binary against SQLite and a temporary secrets file.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use arrow::array::AsArray;
 use arrow::datatypes::Int64Type;
 
 const SECRET: &str = "hunter2-cli-secret";
+
+/// `dataconn --secrets <secrets> <args>`, run to its end.
+fn dataconn_with(secrets: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dataconn"))
+        .arg("--secrets")
+        .arg(secrets)
+        .args(args)
+        .output()
+        .expect("the dataconn binary runs")
+}
 
 struct Workspace {
     dir: tempfile::TempDir,
@@ -575,13 +585,8 @@ fn query_list_and_check_reach_an_odbc_driver() {
     let odbc = format!(
         "Driver={{{driver}}};Server={host};Port={port};Database={database};UID={user};PWD=cli-odbc-secret-77"
     );
-    let encoded: String = odbc
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect();
+    let encoded: String =
+        dataconn::reexports::url::form_urlencoded::byte_serialize(odbc.as_bytes()).collect();
     let ws = Workspace::new();
     let secrets = ws.path("mssql.toml");
     fs::write(
@@ -589,13 +594,7 @@ fn query_list_and_check_reach_an_odbc_driver() {
         format!("[connections.mssql]\nurl = \"mssql+pyodbc:///?odbc_connect={encoded}\"\n"),
     )
     .unwrap();
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_dataconn"))
-            .args(["--secrets", secrets.to_str().unwrap()])
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| dataconn_with(&secrets, args);
     let out = run(&[
         "query",
         "mssql",
@@ -642,13 +641,7 @@ fn query_list_and_check_reach_duckdb() {
         ),
     )
     .unwrap();
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_dataconn"))
-            .args(["--secrets", secrets.to_str().unwrap()])
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| dataconn_with(&secrets, args);
     let out = run(&[
         "query",
         "duck",

@@ -63,10 +63,6 @@ impl OdbcConnection {
         Ok(conn)
     }
 
-    pub(crate) fn settings(&self) -> Arc<Settings> {
-        self.base.settings()
-    }
-
     /// The pool, opened again after a [`Connection::reset`].
     ///
     /// # Errors
@@ -78,8 +74,7 @@ impl OdbcConnection {
     /// The pool's connections and how statements run on them.
     pub(crate) async fn pool_and_run(&self) -> Result<(Arc<BlockingPool<OdbcHandle>>, Run)> {
         let pool = self.pool().await?;
-        let run = Run::new(&self.settings(), &pool.dbms);
-        Ok((pool.connections.clone(), run))
+        Ok((pool.connections.clone(), pool.run.clone()))
     }
 
     /// The database's name as its driver reports it (`PostgreSQL`, `Microsoft SQL Server`).
@@ -87,7 +82,7 @@ impl OdbcConnection {
     /// # Errors
     /// A failed connect.
     pub async fn dbms_name(&self) -> Result<String> {
-        Ok(self.pool().await?.dbms.clone())
+        Ok(self.pool().await?.run.dbms.clone())
     }
 
     /// Start a cached query: `.param(..)`, `.ttl(..)`, then `.await`.

@@ -10,6 +10,7 @@ use odbc_api::{Connection, ConnectionOptions, Environment};
 
 use crate::config::Settings;
 use crate::error::{odbc_error, sqlstate};
+use crate::query::Run;
 
 /// An ODBC connection that lives as long as the process's environment.
 pub(crate) type OdbcHandle = Connection<'static>;
@@ -95,9 +96,9 @@ pub(crate) fn connect(settings: &Settings) -> Result<OdbcHandle> {
 pub(crate) struct Pool {
     /// The connections.
     pub(crate) connections: Arc<BlockingPool<OdbcHandle>>,
-    /// The database's name as its driver reports it (`PostgreSQL`, `Microsoft SQL Server`),
-    /// which arrow-odbc uses to read some types.
-    pub(crate) dbms: String,
+    /// How statements run on them: worked out once, from the settings and the database's
+    /// name as its driver reports it (`PostgreSQL`, `Microsoft SQL Server`).
+    pub(crate) run: Run,
 }
 
 impl Pool {
@@ -109,11 +110,12 @@ impl Pool {
     pub(crate) fn open(settings: Arc<Settings>) -> Result<Pool> {
         let first = connect(&settings)?;
         let dbms = first.database_management_system_name().unwrap_or_default();
+        let run = Run::new(&settings, &dbms);
         let max = settings.max_connections;
         let connections = BlockingPool::new(max, Some(first), move || connect(&settings));
         Ok(Pool {
             connections: Arc::new(connections),
-            dbms,
+            run,
         })
     }
 

@@ -102,6 +102,21 @@ pub fn hub<H: Harness>(h: &H, sections: &[(&str, &Table)]) -> Connections {
         .expect("a hub over in-memory secrets builds")
 }
 
+/// The table [`Harness::seed`] writes: `id` (Int64) and `label` (Utf8) holding `rows`, for
+/// connectors whose seed is their own `write_table`.
+///
+/// # Errors
+/// Never in practice (the two columns have the same length).
+pub fn seed_table(rows: &[(i64, &str)]) -> Result<dataconn_core::Table> {
+    let ids: arrow::array::ArrayRef = Arc::new(arrow::array::Int64Array::from(
+        rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+    ));
+    let labels: arrow::array::ArrayRef = Arc::new(arrow::array::StringArray::from(
+        rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+    ));
+    dataconn_core::Table::from_columns([("id", ids), ("label", labels)])
+}
+
 /// One column of a table as text, as Arrow prints each value, NULLs as `None`: for comparing
 /// results across drivers value by value.
 ///

@@ -233,6 +233,20 @@ fn the_connector_guide_quotes_the_compiled_example() {
     );
 }
 
+/// The one connection the inline secrets `text` hold, reached through the default registry
+/// without async.
+#[cfg(any(feature = "odbc", feature = "duckdb"))]
+fn blocking_connection<T: dataconn::TypedConnection>(text: &str) -> Arc<T> {
+    let secrets = dataconn::Secrets::from_toml("inline.toml", text).unwrap();
+    let name = secrets.connection_names()[0].to_owned();
+    let hub = dataconn::Connections::builder()
+        .registry(dataconn::default_registry())
+        .secrets(secrets)
+        .build()
+        .unwrap();
+    dataconn::blocking::block_on(async move { hub.connection::<T>(&name).await }).unwrap()
+}
+
 /// An ODBC driver from a program without async: connect, write and read through `blocking`.
 #[cfg(feature = "odbc")]
 #[test]
@@ -250,23 +264,10 @@ fn blocking_calls_reach_odbc() {
     };
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("odbc.db");
-    let secrets = dataconn::Secrets::from_toml(
-        "inline.toml",
-        &format!(
-            "[connections.lite]\ntype = \"odbc\"\ndriver = {driver:?}\ndatabase = {:?}\n",
-            file.display().to_string()
-        ),
-    )
-    .unwrap();
-    let hub = dataconn::Connections::builder()
-        .registry(dataconn::default_registry())
-        .secrets(secrets)
-        .build()
-        .unwrap();
-    let lite = dataconn::blocking::block_on(async move {
-        hub.connection::<dataconn::OdbcConnection>("lite").await
-    })
-    .unwrap();
+    let lite: Arc<dataconn::OdbcConnection> = blocking_connection(&format!(
+        "[connections.lite]\ntype = \"odbc\"\ndriver = {driver:?}\ndatabase = {:?}\n",
+        file.display().to_string()
+    ));
     let l = lite.clone();
     dataconn::blocking::block_on(async move {
         l.execute("create table t (answer integer)", params! {})
@@ -292,20 +293,9 @@ fn blocking_calls_reach_duckdb() {
         eprintln!("SKIPPING the blocking DuckDB test: run scripts/peers.sh");
         return;
     };
-    let secrets = dataconn::Secrets::from_toml(
-        "inline.toml",
-        &format!("[connections.duck]\ntype = \"duckdb\"\nlibrary = {library:?}\n"),
-    )
-    .unwrap();
-    let hub = dataconn::Connections::builder()
-        .registry(dataconn::default_registry())
-        .secrets(secrets)
-        .build()
-        .unwrap();
-    let duck = dataconn::blocking::block_on(async move {
-        hub.connection::<dataconn::DuckDbConnection>("duck").await
-    })
-    .unwrap();
+    let duck: Arc<dataconn::DuckDbConnection> = blocking_connection(&format!(
+        "[connections.duck]\ntype = \"duckdb\"\nlibrary = {library:?}\n"
+    ));
     let d = duck.clone();
     dataconn::blocking::block_on(async move {
         d.execute("create table t as select 42 as answer", params! {})

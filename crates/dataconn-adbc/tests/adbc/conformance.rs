@@ -2,10 +2,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int64Array, StringArray};
 use async_trait::async_trait;
 use dataconn_adbc::WriteMode;
-use dataconn_core::{Connection, Registry, Result, Table as ArrowTable};
+use dataconn_core::{Connection, Registry, Result};
 use dataconn_testkit::Harness;
 use toml::{Table, Value};
 
@@ -131,13 +130,7 @@ impl Harness for AdbcHarness {
         table: &str,
         rows: &[(i64, &str)],
     ) -> Result<()> {
-        let ids: ArrayRef = Arc::new(Int64Array::from(
-            rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-        ));
-        let labels: ArrayRef = Arc::new(StringArray::from(
-            rows.iter().map(|r| r.1).collect::<Vec<_>>(),
-        ));
-        let data = ArrowTable::from_columns([("id", ids), ("label", labels)])?;
+        let data = dataconn_testkit::seed_table(rows)?;
         peers::adbc(conn)
             .write_table(&data, table, WriteMode::Replace)
             .await

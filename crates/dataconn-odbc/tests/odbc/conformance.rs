@@ -2,9 +2,8 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int64Array, StringArray};
 use async_trait::async_trait;
-use dataconn_core::{Connection, Registry, Result, Table as ArrowTable};
+use dataconn_core::{Connection, Registry, Result};
 use dataconn_odbc::{OdbcConnection, WriteMode};
 use dataconn_testkit::Harness;
 use toml::{Table, Value};
@@ -123,13 +122,7 @@ impl Harness for OdbcHarness {
         table: &str,
         rows: &[(i64, &str)],
     ) -> Result<()> {
-        let ids: ArrayRef = Arc::new(Int64Array::from(
-            rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-        ));
-        let labels: ArrayRef = Arc::new(StringArray::from(
-            rows.iter().map(|r| r.1).collect::<Vec<_>>(),
-        ));
-        let data = ArrowTable::from_columns([("id", ids), ("label", labels)])?;
+        let data = dataconn_testkit::seed_table(rows)?;
         let any: &dyn std::any::Any = conn.as_ref();
         any.downcast_ref::<OdbcConnection>()
             .expect("an ODBC connection")
